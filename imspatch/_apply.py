@@ -1,0 +1,233 @@
+"""Phases 3 and 4 (SPEC 1, 6): apply operations to a copy, then finish.
+
+The input image is copied once, shallowly; every value written comes from
+the request and is copied if it is a container, so the result shares no
+mutable object with the body.  The first error ends the request and nothing
+is returned: all or nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import PatchError, make_error
+from .operations import Add, Operation, Remove, Replace
+from .rules import Kind, Rules, json_equal
+
+__all__ = ["apply_operations"]
+
+_FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")
+_INT32_MAX = 2**31 - 1
+_MISSING: Any = object()
+
+
+def apply_operations(
+    image: Mapping[str, Any], ops: Sequence[Operation], rules: Rules, admin: bool
+) -> dict[str, Any]:
+    """Apply checked *ops* to a copy of *image* and run the finishing checks."""
+    if not isinstance(image, Mapping):
+        msg = f"The image must be a mapping, not {type(image).__name__}."
+        raise make_error("invalid_image", msg)
+    state = dict(image)
+    created: set[str] = set()  # extra properties set that the input did not have
+    touched: dict[str, int] = {}  # name written -> index of the last op writing it
+    for index, op in enumerate(ops):
+        try:
+            _apply_one(state, image, op, rules, admin, created, touched, index)
+        except PatchError as exc:
+            exc.index = index
+            exc.pointer = op.path.text
+            raise
+    if touched:
+        try:
+            _finish(state, image, rules, created, touched)
+        except PatchError as exc:
+            # A finishing error about one name points at the last op that wrote it.
+            if exc.index is not None:
+                exc.pointer = ops[exc.index].path.text
+            raise
+    return state
+
+
+def _apply_one(
+    state: dict[str, Any],
+    image: Mapping[str, Any],
+    op: Operation,
+    rules: Rules,
+    admin: bool,
+    created: set[str],
+    touched: dict[str, int],
+    index: int,
+) -> None:
+    name = op.path.parts[0]
+    info = rules.info(name)
+    kind = info.kind
+    if kind is Kind.HIDDEN:
+        _hidden(name, op)
+    if not isinstance(op, Remove) and name in rules.admin_only and not admin:
+        raise make_error("owner_admin_only", f"{name.capitalize()} can't be updated by non admin.")
+    if info.protected:
+        _protect(state, name, op, rules)
+    if kind is Kind.EXTRA:
+        present = name in state
+        if isinstance(op, Remove):
+            if not present:
+                raise make_error("no_such_property", f"Property {_n(name)} does not exist.")
+            del state[name]
+            return
+        if present and isinstance(op, Add) and op.if_absent:
+            raise make_error("already_present", f"Property {_n(name)} already present.")
+        if not present:
+            if isinstance(op, Replace):
+                raise make_error("no_such_property", f"Property {_n(name)} does not exist.")
+            if name not in image:
+                created.add(name)
+        state[name] = _own(op.value)
+        touched[name] = index
+        return
+    # A core attribute (or a phantom one): always present, never removable.
+    if isinstance(op, Remove):
+        raise make_error("not_removable", f"Property {_n(name)} may not be removed.")
+    if isinstance(op, Add) and op.if_absent:
+        raise make_error("already_present", f"Property {_n(name)} already present.")
+    if kind is Kind.PHANTOM:
+        if name in rules.unsettable:
+            msg = f"Attribute {_n(name)} is not an image attribute and cannot be set."
+            raise make_error("phantom_attribute", msg)
+        return  # upstream sets an in-memory attribute nobody sees
+    _set_core(state, name, op.value, rules)
+    touched[name] = index
+
+
+def _hidden(name: str, op: Operation) -> None:
+    if isinstance(op, Replace) and not op.value:
+        raise make_error("locations_empty", f"Cannot set {name} to empty list.")
+    verb = {"add": "add", "remove": "remove", "replace": "update"}[op.op]
+    msg = f"It's not allowed to {verb} {name} if {name} are invisible."
+    raise make_error("locations_hidden", msg)
+
+
+def _protect(state: dict[str, Any], name: str, op: Operation, rules: Rules) -> None:
+    """IMS: a protected name may only be "changed" to the value it has."""
+    if not isinstance(op, Remove):
+        current = state.get(name, _MISSING)
+        if current is not _MISSING and (
+            _same_set(op.value, current)
+            if name in rules.set_valued
+            else json_equal(op.value, current)
+        ):
+            return
+    raise make_error("protected", f"Attribute {_n(name)} cannot be changed in this API.")
+
+
+def _same_set(value: Any, current: Any) -> bool:
+    try:
+        return isinstance(current, list) and set(value) == set(current)
+    except TypeError:
+        return False
+
+
+def _set_core(state: dict[str, Any], name: str, value: Any, rules: Rules) -> None:
+    gate = rules.status_gated.get(name)
+    if gate is not None and state.get("status") not in gate:
+        msg = f"Attribute {name} can be only replaced for a queued image."
+        raise make_error("format_not_queued", msg)
+    if name in rules.non_negative and value and value < 0:
+        msg = f"Invalid value '{value}' for parameter '{name}': Cannot be a negative value"
+        raise make_error("negative_value", msg)
+    if name in rules.set_valued:
+        quota = rules.tag_quota
+        if 0 <= quota < len(value):
+            msg = (
+                "The limit has been exceeded on the number of allowed image "
+                f"{name}. Attempted: {len(value)}, Maximum: {quota}"
+            )
+            raise make_error("too_many_tags", msg)
+        if _same_set(value, state.get(name)):
+            return  # a set: the same members in another order change nothing
+        state[name] = list(dict.fromkeys(value))
+        return
+    state[name] = _own(value)
+
+
+def _own(value: Any) -> Any:
+    """A copy of a request value that the result may keep."""
+    if value.__class__ is list or value.__class__ is dict:
+        return copy.deepcopy(value)
+    return value
+
+
+def _n(name: str) -> str:
+    return name if len(name) <= 64 else name[:64] + "..."
+
+
+def _finish(
+    state: dict[str, Any],
+    image: Mapping[str, Any],
+    rules: Rules,
+    created: set[str],
+    touched: dict[str, int],
+) -> None:
+    """Whole-request checks, in upstream's save order (reference 10)."""
+    quota = rules.property_quota
+    if quota >= 0 and any(name in state for name in created):
+        count = sum(1 for key in state if key.__class__ is str and rules.is_counted(key))
+        if count > quota:
+            msg = (
+                "The limit has been exceeded on the number of allowed image properties. "
+                f"Attempted: {count}, Maximum: {quota}"
+            )
+            raise make_error("too_many_properties", msg)
+    _check_four_byte(state, image, rules, touched)
+    for name in rules.int32:
+        if name in touched:
+            value = state[name]
+            if value and value > _INT32_MAX:
+                msg = f"'{name}' value out of range, must not exceed {_INT32_MAX}."
+                raise make_error("out_of_range", msg, index=touched[name])
+    for name in rules.set_valued:
+        if name in touched:
+            old = image.get(name)
+            for tag in state[name]:
+                if _FOUR_BYTE.search(tag) and not (isinstance(old, list) and tag in old):
+                    msg = "Param values can't contain 4 byte unicode."
+                    raise make_error("four_byte_unicode", msg, index=touched[name])
+
+
+def _check_four_byte(
+    state: dict[str, Any], image: Mapping[str, Any], rules: Rules, touched: dict[str, int]
+) -> None:
+    """4-byte characters in a changed value or a new name: 400, upstream's order."""
+    suspects = [
+        name
+        for name in touched
+        if name in state
+        and name not in rules.set_valued
+        and (_has_four_byte(name) or _has_four_byte(state[name]))
+    ]
+    if not suspects:
+        return
+    changed = {
+        name for name in suspects if name not in image or not json_equal(state[name], image[name])
+    }
+    core = [name for name in rules.four_byte_order if name in changed]
+    extras = [key for key in state if key in changed and rules.is_counted(key)]
+    for name in core + extras:
+        if name in rules.four_byte_order:
+            if _has_four_byte(state[name]):
+                msg = f"{name.title()} can't contain 4 byte unicode characters."
+                raise make_error("four_byte_unicode", msg, index=touched[name])
+            continue
+        if name not in image and _has_four_byte(name):
+            msg = "Property names can't contain 4 byte unicode."
+            raise make_error("four_byte_unicode", msg, index=touched[name])
+        if _has_four_byte(state[name]):
+            msg = f"{_n(name).title()} can't contain 4 byte unicode characters."
+            raise make_error("four_byte_unicode", msg, index=touched[name])
+
+
+def _has_four_byte(value: Any) -> bool:
+    return value.__class__ is str and not value.isascii() and _FOUR_BYTE.search(value) is not None

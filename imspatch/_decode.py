@@ -1,0 +1,233 @@
+"""Phase 1 (SPEC 2-3): the media type, then body bytes to strict JSON.
+
+Decoding is deliberately stricter than Glance's ``json.loads``: duplicate
+member names, ``NaN``/``Infinity``, numbers out of double range, lone
+surrogates and deep nesting are all refused, because two readers of the same
+request must not disagree about what it says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import MEDIA_TYPES, excerpt, make_error
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "decode_body", "dialect_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits of one request; a server may tighten them.
+
+    ``max_body_bytes`` and ``max_operations`` answer 413; ``max_depth`` (the
+    number of nested arrays and objects, the top-level array counting as 1)
+    answers 400.  Depth is checked even inside ignored members and the
+    ``value`` of a ``remove``.
+    """
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_operations: int = 100_000
+    max_depth: int = 32
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def dialect_of(media_type: object) -> Literal["v2.0", "v2.1"]:
+    """Return the dialect of a Content-Type value, or raise 415.
+
+    Parameters after ``;`` are ignored; type and subtype compare
+    case-insensitively, surrounding whitespace ignored (RFC 9110).
+    """
+    if isinstance(media_type, str):
+        dialect = MEDIA_TYPES.get(media_type.partition(";")[0].strip().lower())
+        if dialect is not None:
+            return dialect
+    msg = "Image PATCH expects Content-Type one of: " + ", ".join(sorted(MEDIA_TYPES))
+    raise make_error("unsupported_media_type", msg)
+
+
+class _DuplicateMemberError(Exception):
+    pass
+
+
+class _NotFiniteError(Exception):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateMemberError(_first_duplicate(pairs))
+    return obj
+
+
+def _first_duplicate(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""  # pragma: no cover - only called when a duplicate exists
+
+
+def _constant(name: str) -> Any:
+    raise _NotFiniteError(name)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotFiniteError(text[:32])
+    return value
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant, parse_float=_float)
+# A \uD800-\uDFFF escape is the only way JSON text can carry a lone surrogate;
+# the precise check runs only when this cheap search finds one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _bad(code: str, message: str) -> Exception:
+    return make_error(code, message)
+
+
+def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
+    """Turn a request body into the list of raw operation objects.
+
+    *body* may be ``bytes`` (strict UTF-8 JSON), ``str`` (JSON text) or an
+    already-decoded ``list``, which is checked to be JSON all the same.
+    """
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        raw = bytes(body)
+        if len(raw) > limits.max_body_bytes:
+            raise _too_large(limits)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"Malformed JSON in request body: invalid UTF-8 at byte {exc.start}."
+            raise _bad("invalid_utf8", msg) from None
+        doc = _loads(text)
+        if doc.__class__ is list:
+            _check_depth(doc, limits.max_depth)
+    elif isinstance(body, str):
+        if len(body) > limits.max_body_bytes or (
+            4 * len(body) > limits.max_body_bytes
+            and len(body.encode("utf-8", "surrogatepass")) > limits.max_body_bytes
+        ):
+            raise _too_large(limits)
+        doc = _loads(body)
+        if doc.__class__ is list:
+            _check_depth(doc, limits.max_depth)
+    else:  # already decoded: it must be JSON all the same
+        _check_json(body, limits.max_depth)
+        doc = body
+    if not isinstance(doc, list):
+        if isinstance(doc, dict):
+            msg = "Request body must be a JSON array of operation objects."
+            raise _bad("not_an_array", msg)
+        raise _bad("unexpected_body_type", "Unexpected body type. Expected list/dict.")
+    if len(doc) > limits.max_operations:
+        msg = f"The request has {len(doc)} operations; at most {limits.max_operations} are allowed."
+        raise make_error("too_many_operations", msg)
+    return doc
+
+
+def _too_large(limits: Limits) -> Exception:
+    msg = f"The request body is larger than {limits.max_body_bytes} bytes."
+    return make_error("body_too_large", msg)
+
+
+def _loads(text: str) -> Any:
+    if not text or text.isspace():
+        raise _bad("empty_body", "Body expected in request.")
+    try:
+        doc = _DECODER.decode(text)
+    except _DuplicateMemberError as exc:
+        msg = f"Malformed JSON in request body: duplicate member name {_short(exc)}."
+        raise _bad("duplicate_member", msg) from None
+    except _NotFiniteError as exc:
+        msg = f"Malformed JSON in request body: {_short(exc)} is not a finite number."
+        raise _bad("invalid_number", msg) from None
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as exc:  # JSONDecodeError, and ints beyond int_max_str_digits
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "number too long"
+        msg = f"Malformed JSON in request body: {detail}."
+        raise _bad("invalid_json", msg) from None
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(doc)
+    return doc
+
+
+def _short(exc: Exception) -> str:
+    return excerpt(str(exc.args[0]) if exc.args else "", 32)
+
+
+def _too_deep() -> Exception:
+    return _bad("too_deep", "The request body is nested too deeply.")
+
+
+def _check_depth(doc: Any, max_depth: int) -> None:
+    """Raise 400 if containers nest deeper than *max_depth* (iteratively)."""
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise _too_deep()
+        children = node.values() if node.__class__ is dict else node
+        for child in children:
+            if child.__class__ is dict or child.__class__ is list:
+                stack.append((child, depth + 1))
+
+
+def _check_surrogates(doc: Any) -> None:
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if node.__class__ is str:
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                msg = "Malformed JSON in request body: lone surrogate in a string."
+                raise _bad("lone_surrogate", msg) from None
+        elif node.__class__ is dict:
+            stack.extend(node)
+            stack.extend(node.values())
+        elif node.__class__ is list:
+            stack.extend(node)
+
+
+def _check_json(doc: object, max_depth: int) -> None:
+    """Check that an already-decoded body is JSON, as decoding would have."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        cls = node.__class__
+        if cls is dict or cls is list:
+            if depth > max_depth:
+                raise _too_deep()
+            if cls is dict:
+                for key, value in node.items():
+                    if key.__class__ is not str:
+                        raise _bad("not_json", "Member names must be strings.")
+                    stack.append((key, depth))
+                    stack.append((value, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in node)
+        elif cls is str:
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _bad("lone_surrogate", "Lone surrogate in a string.") from None
+        elif cls is float:
+            if not math.isfinite(node):
+                raise _bad("invalid_number", f"{node!r} is not a finite number.")
+        elif node is None or cls is bool or cls is int:
+            pass
+        else:
+            raise _bad("not_json", f"A value of type {cls.__name__} is not JSON.")

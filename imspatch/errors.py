@@ -1,0 +1,294 @@
+"""The one exception family of imspatch.
+
+Every rejected request raises exactly one :class:`PatchError`.  The class says
+the HTTP status, ``code`` says why in a stable machine-readable word, and
+``index`` / ``pointer`` say where: the 0-based position of the operation in the
+request array and the raw path text it carried (both ``None`` for errors about
+the body as a whole).
+
+The table :data:`ERROR_CODES` is the single place that maps a code to its
+status; :func:`make_error` picks the subclass from it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Literal, NamedTuple
+
+__all__ = [
+    "ACCEPT_PATCH",
+    "ERROR_CODES",
+    "MEDIA_TYPES",
+    "ForbiddenChange",
+    "HTTPResponse",
+    "LimitExceeded",
+    "MalformedPatch",
+    "PatchConflict",
+    "PatchError",
+    "UnsupportedMediaType",
+    "excerpt",
+    "make_error",
+]
+
+#: The two media types of ``PATCH /v2/images/{image_id}`` and their dialects.
+MEDIA_TYPES: dict[str, Literal["v2.0", "v2.1"]] = {
+    "application/openstack-images-v2.0-json-patch": "v2.0",
+    "application/openstack-images-v2.1-json-patch": "v2.1",
+}
+#: The ``Accept-Patch`` header value of a 415 answer: both types, sorted.
+ACCEPT_PATCH = ", ".join(sorted(MEDIA_TYPES))
+
+#: Every error code imspatch raises, with its HTTP status.
+ERROR_CODES: dict[str, int] = {
+    # 415 - media type (SPEC 2)
+    "unsupported_media_type": 415,
+    # 400 - decoding the body (SPEC 3)
+    "empty_body": 400,
+    "invalid_utf8": 400,
+    "invalid_json": 400,
+    "duplicate_member": 400,
+    "invalid_number": 400,
+    "lone_surrogate": 400,
+    "too_deep": 400,
+    "not_json": 400,
+    "unexpected_body_type": 400,
+    "not_an_array": 400,
+    "operation_not_object": 400,
+    # 413 - limits (SPEC 3, 6)
+    "body_too_large": 413,
+    "too_many_operations": 413,
+    "too_many_tags": 413,
+    "too_many_properties": 413,
+    # 400 - operation objects (SPEC 4)
+    "missing_op": 400,
+    "invalid_op": 400,
+    "several_ops": 400,
+    "missing_path": 400,
+    "path_not_string": 400,
+    "missing_value": 400,
+    "invalid_operation": 400,
+    # 400 - pointers (SPEC 5)
+    "pointer_no_slash": 400,
+    "pointer_adjacent_slash": 400,
+    "pointer_trailing_slash": 400,
+    "pointer_no_token": 400,
+    "pointer_bad_escape": 400,
+    "invalid_path": 400,
+    # 400 - values (SPEC 6)
+    "invalid_value": 400,
+    "property_name_too_long": 400,
+    "IMG.0002": 400,
+    "IMG.0003": 400,
+    "IMG.0004": 400,
+    "IMG.0054": 400,
+    "negative_value": 400,
+    "out_of_range": 400,
+    "four_byte_unicode": 400,
+    # 403 - names that may not change
+    "read_only": 403,
+    "reserved": 403,
+    "not_removable": 403,
+    "owner_admin_only": 403,
+    "format_not_queued": 403,
+    "locations_hidden": 403,
+    "locations_empty": 403,
+    "protected": 403,
+    "phantom_attribute": 403,
+    # 409 - existence
+    "no_such_property": 409,
+    "already_present": 409,
+    # 400 - a caller handed the engine something that is not an image or an
+    # operation, or asked for a spelling a dialect does not have
+    "invalid_image": 400,
+    "not_expressible": 400,
+}
+
+_REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+}
+
+_EXCERPT = 64
+
+
+def excerpt(value: object, limit: int = _EXCERPT) -> str:
+    """Return a short, escaped rendering of *value* for a message.
+
+    Strings are shown in double quotes with JSON escapes; anything longer than
+    *limit* characters is cut and marked with an ellipsis, so no message ever
+    carries a large piece of the request.
+    """
+    if isinstance(value, str):
+        head = value[: limit + 1]
+        text = json.dumps(head[:limit], ensure_ascii=True)
+        return text[:-1] + '..."' if len(head) > limit else text
+    try:
+        text = json.dumps(value, ensure_ascii=True, allow_nan=True)[: limit + 1]
+    except (TypeError, ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
+    return text[:limit] + "..." if len(text) > limit else text
+
+
+class HTTPResponse(NamedTuple):
+    """An error rendered for the wire: status, headers, JSON body bytes."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class PatchError(Exception):
+    """A rejected ``PATCH /v2/images/{image_id}`` request.
+
+    Abstract: instances are always one of the subclasses, which are keyed by
+    HTTP status.
+    """
+
+    status: ClassVar[int] = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        index: int | None = None,
+        pointer: str | None = None,
+        style: str = "ims",
+    ) -> None:
+        if type(self) is PatchError:
+            msg = "PatchError is abstract; use make_error() or a subclass"
+            raise TypeError(msg)
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.index = index
+        self.pointer = pointer
+        #: ``"ims"`` or ``"glance"``: the error-body style of the rule set
+        #: that raised it (see :meth:`to_response`).
+        self.style = style
+
+    def __str__(self) -> str:
+        where = []
+        if self.index is not None:
+            where.append(f"op {self.index}")
+        if self.pointer is not None:
+            where.append(f"at {excerpt(self.pointer)}")
+        prefix = " ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, "
+            f"index={self.index!r}, pointer={self.pointer!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild,
+            (type(self), self.message, self.code, self.index, self.pointer, self.style),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data: status, code, message, index, pointer."""
+        pointer = self.pointer
+        if pointer is not None and len(pointer) > 4 * _EXCERPT:
+            pointer = pointer[: 4 * _EXCERPT] + "..."
+        return {
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "index": self.index,
+            "pointer": pointer,
+        }
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Headers the HTTP answer must carry."""
+        return [("Content-Type", "application/json")]
+
+    def to_response(self, style: str | None = None) -> HTTPResponse:
+        """Render the error as an HTTP answer in the style of its rule set.
+
+        ``"ims"``: ``{"error": {"code": ..., "message": ...}}`` as the IMS API
+        reference shows it.  ``"glance"``: ``{"code": "<status> <reason>",
+        "title": "<reason>", "message": ...}`` as Glance's webob faults do.
+        """
+        style = style or self.style
+        reason = _REASONS[self.status]
+        if style == "glance":
+            doc: dict[str, Any] = {
+                "code": f"{self.status} {reason}",
+                "title": reason,
+                "message": self.message,
+            }
+        else:
+            doc = {"error": {"code": self.code, "message": self.message}}
+        body = json.dumps(doc, ensure_ascii=False).encode()
+        return HTTPResponse(self.status, self.headers, body)
+
+
+def _rebuild(
+    cls: type[PatchError],
+    message: str,
+    code: str,
+    index: int | None,
+    pointer: str | None,
+    style: str,
+) -> PatchError:
+    return cls(message, code=code, index=index, pointer=pointer, style=style)
+
+
+class MalformedPatch(PatchError, ValueError):
+    """400: the body, an operation, a pointer or a value is not acceptable."""
+
+    status = 400
+
+
+class ForbiddenChange(PatchError):
+    """403: the rule set does not let this request change that attribute."""
+
+    status = 403
+
+
+class PatchConflict(PatchError):
+    """409: the operation does not fit the image as it stands."""
+
+    status = 409
+
+
+class LimitExceeded(PatchError):
+    """413: the request, or the image it would produce, is too large."""
+
+    status = 413
+
+
+class UnsupportedMediaType(PatchError):
+    """415: not one of the two JSON-patch media types of the image API."""
+
+    status = 415
+    #: The media types the endpoint accepts, for ``Accept-Patch``.
+    accepted: ClassVar[tuple[str, ...]] = tuple(sorted(MEDIA_TYPES))
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return [*super().headers, ("Accept-Patch", ACCEPT_PATCH)]
+
+
+_BY_STATUS: dict[int, type[PatchError]] = {
+    cls.status: cls
+    for cls in (MalformedPatch, ForbiddenChange, PatchConflict, LimitExceeded, UnsupportedMediaType)
+}
+
+
+def make_error(
+    code: str,
+    message: str,
+    *,
+    index: int | None = None,
+    pointer: str | None = None,
+) -> PatchError:
+    """Build the error for *code*, of the subclass its status calls for."""
+    return _BY_STATUS[ERROR_CODES[code]](message, code=code, index=index, pointer=pointer)

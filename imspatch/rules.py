@@ -1,0 +1,436 @@
+"""Rule sets as data: which names may change, what values they take, quotas.
+
+A :class:`Rules` object is frozen data; the parser and the apply loop read it
+and never name an attribute themselves.  Two ship: :data:`GLANCE` (upstream
+Glance 33 in its default deployment) and :data:`IMS` (Huawei IMS: only the
+name, the description and user-defined properties may change).  Derive your
+own with :func:`dataclasses.replace`, e.g. ``replace(IMS, property_quota=-1)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, NamedTuple
+
+from .errors import excerpt
+
+__all__ = ["GLANCE", "IMS", "Field", "Kind", "NameInfo", "Rules", "json_equal"]
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "null": (type(None),),
+    "boolean": (bool,),
+    "integer": (int, float),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _is(json_type: str, value: Any) -> bool:
+    cls = value.__class__
+    if json_type == "integer":
+        return cls is int or (cls is float and value.is_integer())
+    return cls in _JSON_TYPES[json_type]
+
+
+@dataclass(frozen=True)
+class Field:
+    """The value rule of one attribute: a small, exact subset of JSON Schema.
+
+    ``check`` gives the first problem as ``(code, message)`` or ``None``;
+    ``to_schema`` renders the same rule as JSON Schema 2020-12, so the
+    documents in ``schemas/`` and the engine cannot drift apart.  A vendor
+    ``code``/``message`` replaces the generic schema error; ``length_code``
+    wins over every other problem of a string that is too long.
+    """
+
+    types: tuple[str, ...]
+    enum: tuple[Any, ...] | None = None
+    min_length: int = 0
+    max_length: int | None = None
+    pattern: str | None = None
+    items: Field | None = None
+    properties: Mapping[str, Field] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    additional: bool = True
+    code: str = "invalid_value"
+    message: str | None = None
+    length_code: str | None = None
+    length_message: str | None = None
+
+    def check(self, value: Any) -> tuple[str, str] | None:
+        """Return ``(code, message)`` for the first violation, or ``None``."""
+        problem = self._problem(value)
+        if problem is None:
+            return None
+        code, detail = problem
+        if code == "invalid_value":
+            return code, "Provided object does not match schema 'image': " + detail
+        return problem
+
+    def _problem(self, value: Any) -> tuple[str, str] | None:
+        if not any(_is(t, value) for t in self.types):
+            names = ", ".join(repr(t) for t in self.types)
+            return self._fail(f"{_short(value)} is not of type {names}")
+        if self.enum is not None and not any(_same(value, e) for e in self.enum):
+            return self._fail(f"{_short(value)} is not one of {list(self.enum)!r}")
+        if value.__class__ is str:
+            return self._string_problem(value)
+        if value.__class__ is list and self.items is not None:
+            for item in value:
+                problem = self.items._problem(item)
+                if problem is not None:
+                    return problem
+        if value.__class__ is dict:
+            return self._object_problem(value)
+        return None
+
+    def _string_problem(self, value: str) -> tuple[str, str] | None:
+        if self.max_length is not None and len(value) > self.max_length:
+            if self.length_code is not None:
+                return self.length_code, self.length_message or ""
+            return self._fail(f"{_short(value)} is too long")
+        if len(value) < self.min_length:
+            return self._fail(f"{_short(value)} is too short")
+        if self.pattern is not None and _regex(self.pattern).search(value) is None:
+            return self._fail(f"{_short(value)} does not match {self.pattern!r}")
+        return None
+
+    def _object_problem(self, value: dict[str, Any]) -> tuple[str, str] | None:
+        for name in self.required:
+            if name not in value:
+                return self._fail(f"{name!r} is a required property")
+        for name, item in value.items():
+            rule = self.properties.get(name)
+            if rule is None:
+                if not self.additional:
+                    return self._fail(f"Additional properties are not allowed ({name!r})")
+                continue
+            problem = rule._problem(item)
+            if problem is not None:
+                return problem
+        return None
+
+    def _fail(self, detail: str) -> tuple[str, str]:
+        return self.code, self.message or detail
+
+    def to_schema(self) -> dict[str, Any]:
+        """This rule as a JSON Schema 2020-12 fragment."""
+        types = list(self.types)
+        schema: dict[str, Any] = {"type": types[0] if len(types) == 1 else types}
+        if self.enum is not None:
+            schema["enum"] = list(self.enum)
+        if self.min_length:
+            schema["minLength"] = self.min_length
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
+        if self.items is not None:
+            schema["items"] = self.items.to_schema()
+        if self.properties:
+            schema["properties"] = {k: v.to_schema() for k, v in self.properties.items()}
+        if self.required:
+            schema["required"] = list(self.required)
+        if not self.additional:
+            schema["additionalProperties"] = False
+        return schema
+
+
+_REGEXES: dict[str, re.Pattern[str]] = {}
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    compiled = _REGEXES.get(pattern)
+    if compiled is None:
+        compiled = _REGEXES[pattern] = re.compile(pattern)
+    return compiled
+
+
+def _short(value: Any) -> str:
+    return excerpt(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json_equal(a, b)
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of JSON values: same type, numbers numerically, bool is not 1."""
+    ca, cb = a.__class__, b.__class__
+    if ca is bool or cb is bool:
+        return ca is cb and a == b
+    if ca in (int, float) and cb in (int, float):
+        return bool(a == b)
+    if ca is not cb:
+        return False
+    if ca is list:
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if ca is dict:
+        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
+    try:
+        return bool(a == b)
+    except Exception:  # a trusted image may still hold odd objects
+        return False
+
+
+class Kind(Enum):
+    """What a name is, as far as a patch is concerned."""
+
+    READ_ONLY = "read_only"  # 403 at parse time, remove included
+    RESERVED = "reserved"  # 403 at parse time, remove included
+    HIDDEN = "hidden"  # an attribute no operation may touch (locations)
+    CORE = "core"  # a writable core attribute
+    PHANTOM = "phantom"  # a name upstream treats as an attribute but has none
+    EXTRA = "extra"  # a custom (extra) property
+
+
+class NameInfo(NamedTuple):
+    """Everything the engine needs to know about one name, computed once."""
+
+    kind: Kind
+    protected: bool
+    field: Field
+
+
+# --- Glance 33 facts (reference/glance-behaviour.md) ------------------------
+
+GLANCE_READ_ONLY = frozenset(
+    {
+        "created_at", "updated_at", "status", "checksum", "size", "virtual_size",
+        "direct_url", "self", "file", "schema", "id", "os_hash_algo", "os_hash_value",
+    }
+)  # fmt: skip
+GLANCE_RESERVED = frozenset({"location", "deleted", "deleted_at"})
+GLANCE_WRITABLE = (
+    "name", "visibility", "protected", "os_hidden", "min_ram", "min_disk",
+    "owner", "disk_format", "container_format", "tags",
+)  # fmt: skip
+
+_LOCATION = Field(
+    ("object",),
+    properties={
+        "url": Field(("string",), max_length=255),
+        "metadata": Field(("object",)),
+        "validation_data": Field(
+            ("object",),
+            properties={
+                "checksum": Field(("string",), min_length=32, max_length=32),
+                "os_hash_algo": Field(("string",), max_length=64),
+                "os_hash_value": Field(("string",), max_length=128),
+            },
+            required=("os_hash_algo", "os_hash_value"),
+            additional=False,
+        ),
+    },
+    required=("url", "metadata"),
+)
+
+GLANCE_FIELDS: dict[str, Field] = {
+    "name": Field(("null", "string"), max_length=255),
+    "visibility": Field(("string",), enum=("community", "public", "private", "shared")),
+    "protected": Field(("boolean",)),
+    "os_hidden": Field(("boolean",)),
+    "owner": Field(("null", "string"), max_length=255),
+    "min_ram": Field(("integer",)),
+    "min_disk": Field(("integer",)),
+    "container_format": Field(
+        ("null", "string"),
+        enum=(None, "ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"),
+    ),
+    "disk_format": Field(
+        ("null", "string"),
+        enum=(
+            None,
+            "ami",
+            "ari",
+            "aki",
+            "vhd",
+            "vhdx",
+            "vmdk",
+            "raw",
+            "qcow2",
+            "vdi",
+            "iso",
+            "ploop",
+        ),
+    ),
+    "tags": Field(("array",), items=Field(("string",), max_length=255)),
+    "locations": Field(("array",), items=_LOCATION),
+    "stores": Field(("string",)),
+}
+
+#: Names for which ``hasattr(image, name)`` holds on the object Glance's
+#: controller patches although the image API shows no such attribute.
+GLANCE_PHANTOMS = frozenset(
+    {
+        "image_id", "member", "extra_properties", "base", "helper", "context", "notifier",
+        "repo", "delete", "deactivate", "reactivate", "get_data", "set_data", "get_payload",
+        "get_super_class", "send_notification", "_format_image_send",
+        "_format_import_properties", "_get_chunk_data_iterator", "_abc_impl",
+        "__class__", "__delattr__", "__dict__", "__dir__", "__doc__", "__eq__", "__format__",
+        "__ge__", "__getattribute__", "__getstate__", "__gt__", "__hash__", "__init__",
+        "__init_subclass__", "__le__", "__lt__", "__module__", "__ne__", "__new__",
+        "__reduce__", "__reduce_ex__", "__repr__", "__setattr__", "__sizeof__", "__str__",
+        "__subclasshook__", "__weakref__",
+    }
+)  # fmt: skip
+#: Phantoms upstream cannot set at all (404 or 500 there); imspatch says 403.
+GLANCE_UNSETTABLE = frozenset({"image_id", "extra_properties", "base", "__class__", "__dict__"})
+
+IMS_NAME = Field(
+    ("string",),
+    min_length=1,
+    max_length=128,
+    pattern=(
+        r"^[A-Za-z0-9\u4e00-\u9fff._-](?:[A-Za-z0-9\u4e00-\u9fff._ -]*"
+        r"[A-Za-z0-9\u4e00-\u9fff._-])?(?![\s\S])"
+    ),
+    code="IMG.0003",
+    message="The image name format is invalid.",
+    length_code="IMG.0002",
+    length_message="The image name contains more than 128 characters.",
+)
+IMS_DESCRIPTION = Field(
+    ("string",),
+    max_length=1024,
+    pattern=r"^[^\r\n<>]*(?![\s\S])",
+    code="IMG.0054",
+    message="The image description format is invalid.",
+    length_code="IMG.0004",
+    length_message="The description contains more than 1024 characters.",
+)
+IMS_ATTRIBUTES = frozenset(
+    {
+        "virtual_env_type", "hw_firmware_type", "enterprise_project_id", "max_ram",
+        "hw_vif_multiqueue_enabled", "active_at",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Rules:
+    """One rule set: name classes, writable attributes, value rules, quotas.
+
+    ``writable`` is ``None`` when every attribute Glance lets a user write is
+    writable; otherwise only the names in it and user-defined properties are,
+    and every other core attribute, every ``vendor_attributes`` name and every
+    name with a ``vendor_prefixes`` prefix is *protected*: a policy check in
+    the apply phase that lets an add or replace through only when it would
+    not change the value (SPEC 6.2).
+    """
+
+    name: str
+    read_only: frozenset[str] = GLANCE_READ_ONLY
+    reserved: frozenset[str] = GLANCE_RESERVED
+    reserved_prefixes: tuple[str, ...] = ("os_glance",)
+    core: tuple[str, ...] = GLANCE_WRITABLE
+    hidden: frozenset[str] = frozenset({"locations"})
+    phantoms: frozenset[str] = GLANCE_PHANTOMS
+    unsettable: frozenset[str] = GLANCE_UNSETTABLE
+    fields: Mapping[str, Field] = field(default_factory=lambda: dict(GLANCE_FIELDS))
+    extra_field: Field = Field(("string",))
+    max_name_length: int | None = None
+    path_depth: Mapping[str, Mapping[str, int]] = field(
+        default_factory=lambda: {"locations": {"add": 2, "remove": 2, "replace": 1}}
+    )
+    writable: frozenset[str] | None = None
+    vendor_attributes: frozenset[str] = frozenset()
+    vendor_prefixes: tuple[str, ...] = ()
+    admin_only: frozenset[str] = frozenset({"owner"})
+    status_gated: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {
+            "disk_format": ("queued", "importing"),
+            "container_format": ("queued", "importing"),
+        }
+    )
+    non_negative: frozenset[str] = frozenset({"min_ram", "min_disk"})
+    int32: tuple[str, ...] = ("min_disk", "min_ram")
+    set_valued: frozenset[str] = frozenset({"tags"})
+    four_byte_order: tuple[str, ...] = ("name", "owner")
+    property_quota: int = 128
+    tag_quota: int = 128
+    _names: dict[str, NameInfo] = field(init=False, default_factory=dict, repr=False)
+
+    @property
+    def error_style(self) -> str:
+        """The error-body style of this rule set (``"ims"`` or ``"glance"``)."""
+        return "glance" if self.name == "glance" else "ims"
+
+    def info(self, name: str) -> NameInfo:
+        """Classify *name* once; later calls are a dictionary lookup."""
+        known = self._names.get(name)
+        if known is None:
+            known = self._classify(name)
+            if len(self._names) < 65536:
+                self._names[name] = known
+        return known
+
+    def _classify(self, name: str) -> NameInfo:
+        if name in self.read_only:
+            kind = Kind.READ_ONLY
+        elif name in self.reserved or name.startswith(self.reserved_prefixes):
+            kind = Kind.RESERVED
+        elif name in self.hidden:
+            kind = Kind.HIDDEN
+        elif name in self.core:
+            kind = Kind.CORE
+        elif name in self.phantoms:
+            kind = Kind.PHANTOM
+        else:
+            kind = Kind.EXTRA
+        protected = (
+            self.writable is not None
+            and name not in self.writable
+            and (
+                kind is not Kind.EXTRA
+                or name in self.vendor_attributes
+                or name.startswith(self.vendor_prefixes)
+            )
+        )
+        rule = self.fields.get(name, self.extra_field)
+        return NameInfo(kind, protected, rule)
+
+    def is_counted(self, name: str) -> bool:
+        """Whether *name* counts against the property quota."""
+        return self.info(name).kind is Kind.EXTRA
+
+    def value_schema(self) -> dict[str, Any]:
+        """The value rules of this rule set as one JSON Schema document."""
+        props = {k: v.to_schema() for k, v in self.fields.items()}
+        doc: dict[str, Any] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://imspatch.invalid/schemas/{self.name}-values.json",
+            "title": f"Values an add or replace may write under the {self.name} rules",
+            "description": (
+                "A partial image {name: value} per operation, as Glance validates it. "
+                "Generated from imspatch.rules; do not edit by hand."
+            ),
+            "type": "object",
+            "properties": props,
+            "additionalProperties": self.extra_field.to_schema(),
+        }
+        if self.max_name_length is not None:
+            doc["propertyNames"] = {"maxLength": self.max_name_length}
+        return doc
+
+
+def _with(base: Mapping[str, Field], **extra: Field) -> dict[str, Field]:
+    return {**base, **extra}
+
+
+GLANCE = Rules(name="glance")
+
+IMS = dataclasses.replace(
+    GLANCE,
+    name="ims",
+    fields=_with(GLANCE_FIELDS, name=IMS_NAME, __description=IMS_DESCRIPTION),
+    max_name_length=255,
+    writable=frozenset({"name", "__description"}),
+    vendor_attributes=IMS_ATTRIBUTES,
+    vendor_prefixes=("__",),
+)

@@ -1,0 +1,79 @@
+"""Shared fixtures and helpers; hypothesis profiles "dev" (default) and "ci"."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import imspatch
+from imspatch import PatchError
+
+settings.register_profile(
+    "dev", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+ROOT = Path(__file__).resolve().parent.parent
+V20 = "application/openstack-images-v2.0-json-patch"
+V21 = "application/openstack-images-v2.1-json-patch"
+SAMPLE: dict[str, Any] = json.loads((ROOT / "examples" / "ims-sample-image.json").read_text())
+
+
+def image(**changes: Any) -> dict[str, Any]:
+    """The IMS sample image with *changes* (a value of ... deletes the key)."""
+    result = dict(SAMPLE)
+    for key, value in changes.items():
+        if value is ...:
+            del result[key]
+        else:
+            result[key] = value
+    return result
+
+
+def body(*ops: dict[str, Any]) -> bytes:
+    return json.dumps(list(ops)).encode()
+
+
+def ok(
+    ops: Any,
+    img: dict[str, Any] | None = None,
+    *,
+    media_type: str = V21,
+    rules: imspatch.Rules = imspatch.IMS,
+    admin: bool = False,
+) -> dict[str, Any]:
+    """Apply and return the result, checking the input was not mutated."""
+    img = SAMPLE if img is None else img
+    before = json.dumps(img)
+    data = ops if isinstance(ops, (bytes, str)) else body(*ops)
+    result = imspatch.patch_image(img, data, media_type=media_type, rules=rules, admin=admin)
+    assert json.dumps(img) == before
+    return result
+
+
+def err(
+    ops: Any,
+    img: dict[str, Any] | None = None,
+    *,
+    media_type: str | None = V21,
+    rules: imspatch.Rules = imspatch.IMS,
+    admin: bool = False,
+) -> PatchError:
+    """Apply, expecting exactly one PatchError, and return it."""
+    img = SAMPLE if img is None else img
+    data = ops if isinstance(ops, (bytes, str)) else body(*ops)
+    with pytest.raises(PatchError) as info:
+        imspatch.patch_image(img, data, media_type=media_type, rules=rules, admin=admin)
+    return info.value
+
+
+def where(e: PatchError) -> tuple[type, int, str, int | None, str | None]:
+    return type(e), e.status, e.code, e.index, e.pointer

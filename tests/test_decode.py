@@ -1,0 +1,223 @@
+"""SPEC 2 (media types, 415) and SPEC 3 (strict decoding, 400/413)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import imspatch
+from imspatch import LimitExceeded, Limits, MalformedPatch, UnsupportedMediaType
+
+from .conftest import SAMPLE, V20, V21, err, ok, where
+
+RENAME = b'[{"op": "replace", "path": "/name", "value": "test01"}]'
+
+
+# --- SPEC 2: media types ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        V21,
+        V21 + "; charset=utf-8",
+        V21 + " ; charset=UTF-8",  # Glance rejects the space; RFC 9110 allows it
+        "  " + V21.upper() + "  ",
+        "Application/OpenStack-Images-V2.1-JSON-Patch",
+    ],
+)
+def test_v21_media_type_variants_are_accepted(media_type: str) -> None:
+    assert ok(RENAME, media_type=media_type)["name"] == "test01"
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        None,
+        "",
+        "application/json",
+        "application/json-patch+json",
+        f"{V20}, {V21}",  # openstack4j #1168 sent both, comma-joined
+        "application/openstack-images-v2.1-json-json-patch",  # a Huawei Go eSDK typo
+        "application/openstack-images-v2.2-json-patch",
+        "text/plain",
+    ],
+)
+def test_other_media_types_are_415_with_accept_patch(media_type: str | None) -> None:
+    e = err(b"garbage that is never read", media_type=media_type)
+    assert where(e) == (UnsupportedMediaType, 415, "unsupported_media_type", None, None)
+    assert e.message == (
+        "Image PATCH expects Content-Type one of: "
+        "application/openstack-images-v2.0-json-patch, "
+        "application/openstack-images-v2.1-json-patch"
+    )
+    status, headers, _ = e.to_response()
+    assert status == 415
+    assert ("Accept-Patch", imspatch.ACCEPT_PATCH) in headers
+    assert imspatch.ACCEPT_PATCH == ", ".join(sorted(imspatch.MEDIA_TYPES))
+
+
+def test_non_string_media_type_is_415() -> None:
+    with pytest.raises(UnsupportedMediaType):
+        imspatch.patch_image(SAMPLE, RENAME, media_type=42)  # type: ignore[arg-type]
+
+
+# --- SPEC 3: decoding -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b"", "empty_body"),
+        (b"   \n\t ", "empty_body"),
+        (b"\xff[]", "invalid_utf8"),
+        (b'["\xc3"]', "invalid_utf8"),
+        (b"\xef\xbb\xbf[]", "invalid_json"),  # a UTF-8 BOM
+        (b"[", "invalid_json"),
+        (b"[] []", "invalid_json"),
+        (b"[]x", "invalid_json"),
+        (b"{'a': 1}", "invalid_json"),
+        (b'[{"op": "add", "op": "remove", "path": "/x"}]', "duplicate_member"),
+        (b'[{"add": "/a", "add": "/b", "value": "x"}]', "duplicate_member"),
+        (b'[{"op": "remove", "path": "/x", "value": {"a": 1, "a": 2}}]', "duplicate_member"),
+        (b'[{"op": "remove", "path": "/x", "value": NaN}]', "invalid_number"),
+        (b'[{"op": "remove", "path": "/x", "value": Infinity}]', "invalid_number"),
+        (b'[{"op": "remove", "path": "/x", "value": -Infinity}]', "invalid_number"),
+        (b'[{"op": "remove", "path": "/x", "value": 1e400}]', "invalid_number"),
+        (b'[{"op": "remove", "path": "/x", "value": "\\ud800"}]', "lone_surrogate"),
+        (b'[{"op": "remove", "path": "/x", "value": "\\udc00x"}]', "lone_surrogate"),
+        (b'[{"op": "remove", "path": "/x\\ud800", "value": 1}]', "lone_surrogate"),
+        (b'[{"\\udfff": 1}]', "lone_surrogate"),
+        (b"[" + b"9" * 5000 + b"]", "invalid_json"),  # beyond int_max_str_digits
+        (b"1", "unexpected_body_type"),
+        (b'"[]"', "unexpected_body_type"),  # a double-encoded body (libcloud #1190)
+        (b"true", "unexpected_body_type"),
+        (b"null", "unexpected_body_type"),
+        (b'{"op": "replace"}', "not_an_array"),
+    ],
+)
+def test_malformed_bodies_are_400(raw: bytes, code: str) -> None:
+    e = err(raw)
+    assert where(e) == (MalformedPatch, 400, code, None, None)
+
+
+def test_a_valid_surrogate_pair_is_fine() -> None:
+    raw = b'[{"op": "add", "path": "/k", "value": "\\ud83d\\ude00"}]'
+    # a 4-byte character: decodes fine, then the finishing check refuses it (SPEC 6.1)
+    e = err(raw)
+    assert where(e) == (MalformedPatch, 400, "four_byte_unicode", 0, "/k")
+
+
+@pytest.mark.parametrize("element", [[], "x", 123, True, False, None, ["add"]])
+def test_an_element_that_is_not_an_object_is_400(element: object) -> None:
+    e = err(json.dumps([{"op": "add", "path": "/a", "value": "b"}, element]).encode())
+    assert where(e) == (MalformedPatch, 400, "operation_not_object", 1, None)
+    assert e.message == "Operations must be JSON objects."
+
+
+def test_empty_array_changes_nothing() -> None:
+    result = ok(b"[]")
+    assert result == SAMPLE
+    assert result is not SAMPLE
+
+
+@pytest.mark.parametrize("form", ["bytes", "str", "bytearray", "memoryview", "list"])
+def test_body_forms(form: str) -> None:
+    data: object = {
+        "bytes": RENAME,
+        "str": RENAME.decode(),
+        "bytearray": bytearray(RENAME),
+        "memoryview": memoryview(RENAME),
+        "list": json.loads(RENAME),
+    }[form]
+    result = imspatch.patch_image(SAMPLE, data, media_type=V21)  # type: ignore[arg-type]
+    assert result["name"] == "test01"
+
+
+@pytest.mark.parametrize(
+    ("decoded", "code"),
+    [
+        ({"op": "replace"}, "not_an_array"),
+        ((), "not_json"),
+        (5, "unexpected_body_type"),
+        (None, "unexpected_body_type"),
+        ([{"op": "remove", "path": "/x", "value": {1: 2}}], "not_json"),
+        ([{"op": "remove", "path": "/x", "value": {"a"}}], "not_json"),
+        ([{"op": "remove", "path": "/x", "value": (1, 2)}], "not_json"),
+        ([{"op": "remove", "path": "/x", "value": float("nan")}], "invalid_number"),
+        ([{"op": "remove", "path": "/x", "value": float("inf")}], "invalid_number"),
+        ([{"op": "remove", "path": "/x", "value": "\ud800"}], "lone_surrogate"),
+    ],
+)
+def test_decoded_bodies_are_checked_to_be_json(decoded: object, code: str) -> None:
+    with pytest.raises(MalformedPatch) as info:
+        imspatch.patch_image(SAMPLE, decoded, media_type=V21)  # type: ignore[arg-type]
+    assert (info.value.code, info.value.index) == (code, None)
+
+
+def nested(depth: int) -> bytes:
+    """A remove whose ignored value nests so that the body has *depth* levels."""
+    inner = "[" * (depth - 2) + "]" * (depth - 2)
+    return f'[{{"op": "remove", "path": "/__foo", "value": {inner}}}]'.encode()
+
+
+def test_depth_limit_counts_every_container_even_an_ignored_value() -> None:
+    assert imspatch.DEFAULT_LIMITS.max_depth == 32
+    with pytest.raises(imspatch.PatchConflict):  # depth 32 decodes; /__foo then is absent
+        imspatch.patch_image(SAMPLE, nested(32), media_type=V21, rules=imspatch.GLANCE)
+    e = err(nested(33))
+    assert where(e) == (MalformedPatch, 400, "too_deep", None, None)
+
+
+@pytest.mark.parametrize("depth", [100, 2000, 100_000])
+def test_very_deep_nesting_is_400_not_a_crash(depth: int) -> None:
+    raw = b"[" * depth + b"]" * depth
+    assert where(err(raw)) == (MalformedPatch, 400, "too_deep", None, None)
+    assert where(err(raw.decode())) == (MalformedPatch, 400, "too_deep", None, None)
+
+
+def test_deep_decoded_list_is_400() -> None:
+    doc: list[object] = []
+    for _ in range(100_000):
+        doc = [doc]
+    with pytest.raises(MalformedPatch) as info:
+        imspatch.patch_image(SAMPLE, doc, media_type=V21)
+    assert info.value.code == "too_deep"
+
+
+def test_body_size_limit_is_413() -> None:
+    limits = Limits(max_body_bytes=len(RENAME))
+    assert imspatch.patch_image(SAMPLE, RENAME, media_type=V21, limits=limits)
+    for data in (RENAME + b" ", (RENAME + b" ").decode()):
+        with pytest.raises(LimitExceeded) as info:
+            imspatch.patch_image(SAMPLE, data, media_type=V21, limits=limits)
+        assert (info.value.status, info.value.code) == (413, "body_too_large")
+
+
+def test_body_size_counts_utf8_bytes_of_text() -> None:
+    text = '[{"op": "replace", "path": "/name", "value": "\u4e2d\u6587"}]'
+    limits = Limits(max_body_bytes=len(text.encode()) - 1)
+    with pytest.raises(LimitExceeded):
+        imspatch.patch_image(SAMPLE, text, media_type=V21, limits=limits)
+
+
+def test_operation_count_limit_is_413() -> None:
+    limits = Limits(max_operations=2)
+    three = json.dumps([{"op": "replace", "path": "/name", "value": "a"}] * 3)
+    with pytest.raises(LimitExceeded) as info:
+        imspatch.patch_image(SAMPLE, three, media_type=V21, limits=limits)
+    assert (info.value.code, info.value.index) == ("too_many_operations", None)
+    assert imspatch.DEFAULT_LIMITS.max_operations == 100_000
+    assert imspatch.DEFAULT_LIMITS.max_body_bytes == 16 * 1024 * 1024
+
+
+def test_limits_are_frozen() -> None:
+    with pytest.raises(AttributeError):
+        imspatch.DEFAULT_LIMITS.max_depth = 3  # type: ignore[misc]
+
+
+def test_decode_error_beats_everything() -> None:
+    # a parse-phase error later in the body does not matter: the JSON is bad first
+    raw = b'[{"op": "replace", "path": "/id", "value": 1}, {"op": "x", "op": "y"}]'
+    assert err(raw).code == "duplicate_member"
