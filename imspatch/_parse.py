@@ -145,12 +145,8 @@ def check_operations(ops: Iterable[object], rules: Rules) -> list[Operation]:
                 raise make_error("invalid_operation", msg)
             assert isinstance(op, (Add, Remove, Replace))  # for the type checker
             pointer = op.path
-            if (
-                pointer.__class__ is not Pointer
-                or not pointer.parts
-                or not all(p.__class__ is str for p in pointer.parts)
-            ):
-                msg = "An operation's path must be a Pointer with string parts."
+            if pointer.__class__ is not Pointer:
+                msg = f"An operation's path must be a Pointer, not {type(pointer).__name__}."
                 raise make_error("invalid_operation", msg)
             try:
                 check_depth(op.op, pointer, rules)

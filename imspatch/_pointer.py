@@ -34,6 +34,10 @@ class Pointer:
     text: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        parts = self.parts
+        if parts.__class__ is not tuple or not parts or any(p.__class__ is not str for p in parts):
+            msg = "A pointer needs a non-empty tuple of string tokens."
+            raise make_error("invalid_operation", msg)
         if not self.text:
             object.__setattr__(self, "text", self.encode(self.parts))
 

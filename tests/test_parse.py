@@ -234,8 +234,7 @@ def test_very_long_pointer_is_cut_in_messages() -> None:
 # --- name classes (reference 6), parse phase, remove included ---------------------------
 
 READ_ONLY = sorted(
-    "created_at updated_at status checksum size virtual_size direct_url self file schema id "
-    "os_hash_algo os_hash_value".split()
+    ["created_at", "updated_at", "status", "checksum", "size", "virtual_size", "direct_url", "self", "file", "schema", "id", "os_hash_algo", "os_hash_value"]
 )
 RESERVED = ["location", "deleted", "deleted_at", "os_glance", "os_glance_", "os_glancefoo",
             "os_glance_import_task", "os_glance_anything"]  # fmt: skip

@@ -1,0 +1,175 @@
+"""Hypothesis properties of the public API (SPEC 1, 3, 7; issue 2)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import imspatch
+from imspatch import GLANCE, IMS, Add, PatchError
+from imspatch import strategies as ims_st
+
+pytestmark = pytest.mark.property
+RULES = st.sampled_from((IMS, GLANCE))
+
+
+def outcome(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    try:
+        return ("ok", fn(*args, **kwargs))
+    except PatchError as e:
+        return ("error", e.status, e.code, e.index, e.pointer)
+
+
+@given(st.data(), RULES)
+def test_input_image_is_never_mutated_and_failures_repeat(data: st.DataObject, rules: Any) -> None:
+    media_type, body, image = data.draw(ims_st.requests(rules=rules))
+    frozen = copy.deepcopy(image)
+    first = outcome(imspatch.patch_image, image, body, media_type=media_type, rules=rules)
+    assert image == frozen
+    assert json.dumps(image) == json.dumps(frozen)  # key order and types too
+    second = outcome(imspatch.patch_image, image, body, media_type=media_type, rules=rules)
+    assert first == second
+
+
+@given(st.data(), RULES)
+def test_labelled_requests_get_their_status(data: st.DataObject, rules: Any) -> None:
+    media_type, body, image, status = data.draw(ims_st.labelled_requests(rules=rules))
+    with pytest.raises(PatchError) as info:
+        imspatch.patch_image(image, body, media_type=media_type, rules=rules)
+    assert info.value.status == status
+
+
+@given(st.data(), RULES)
+def test_both_spellings_parse_to_the_same_operations(data: st.DataObject, rules: Any) -> None:
+    ops = data.draw(st.lists(ims_st.operations(rules=rules), max_size=6))
+    v21 = imspatch.dump_patch(ops, media_type=ims_st.V21)
+    v20_ops = [Add(op.path, op.value, if_absent=True) if isinstance(op, Add) else op for op in ops]
+    v20 = imspatch.dump_patch(v20_ops, media_type=ims_st.V20)
+    parsed21 = imspatch.parse_patch(v21, media_type=ims_st.V21, rules=rules)
+    parsed20 = imspatch.parse_patch(v20, media_type=ims_st.V20, rules=rules)
+    assert list(parsed21) == ops
+    assert list(parsed20) == v20_ops
+    # the spellings differ only in what v2.0 add means: add-if-absent
+    assert [type(op) for op in parsed20] == [type(op) for op in parsed21]
+    assert [op.path for op in parsed20] == [op.path for op in parsed21]
+
+
+@given(st.data(), RULES, ims_st.media_types())
+def test_dump_then_parse_round_trips(data: st.DataObject, rules: Any, media_type: str) -> None:
+    body = data.draw(ims_st.patch_bodies(media_type=media_type, rules=rules))
+    ops = imspatch.parse_patch(body, media_type=media_type, rules=rules)
+    again = imspatch.dump_patch(ops, media_type=media_type)
+    assert imspatch.parse_patch(again, media_type=media_type, rules=rules) == ops
+    assert json.loads(again) == json.loads(body)
+
+
+@given(st.binary(max_size=300), ims_st.media_types(), RULES)
+def test_arbitrary_bytes_raise_only_patch_error(raw: bytes, media_type: str, rules: Any) -> None:
+    for call in (
+        lambda: imspatch.patch_image({}, raw, media_type=media_type, rules=rules),
+        lambda: imspatch.parse_patch(raw, media_type=media_type, rules=rules),
+        lambda: list(imspatch.iter_errors(raw, media_type=media_type, rules=rules, image={})),
+    ):
+        try:
+            call()
+        except PatchError:
+            pass
+
+
+OP_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "op": st.sampled_from(("add", "remove", "replace", "test")) | ims_st.json_values(),
+        "path": st.sampled_from(("/name", "/tags", "/x", "/", "//a", "/a/b", "/locations/0"))
+        | ims_st.json_values(),
+        "value": ims_st.json_values(),
+        "add": st.sampled_from(("/name", "/x")) | ims_st.json_values(),
+        "remove": st.sampled_from(("/x", "/id")),
+        "replace": st.sampled_from(("/name", "/min_ram", "/owner", "/tags")),
+    },
+)
+
+
+@given(
+    st.lists(OP_LIKE | ims_st.json_values(), max_size=5) | ims_st.json_values(),
+    st.one_of(ims_st.media_types(), st.none(), st.text(max_size=10)),
+    RULES,
+    st.booleans(),
+    st.data(),
+)
+def test_arbitrary_json_bodies_raise_only_patch_error(
+    doc: Any, media_type: Any, rules: Any, admin: bool, data: st.DataObject
+) -> None:
+    image = data.draw(ims_st.images(rules=rules))
+    frozen = copy.deepcopy(image)
+    raw = json.dumps(doc).encode()
+    for body in (raw, raw.decode(), doc):
+        try:
+            imspatch.patch_image(image, body, media_type=media_type, rules=rules, admin=admin)
+        except PatchError as e:
+            assert e.status in (400, 403, 409, 413, 415)
+            assert e.code in imspatch.ERROR_CODES
+            if e.index is not None:
+                assert isinstance(doc, list)
+                assert 0 <= e.index < len(doc)
+    assert image == frozen
+
+
+@given(st.data(), RULES)
+def test_bytes_and_decoded_bodies_agree(data: st.DataObject, rules: Any) -> None:
+    media_type, body, image = data.draw(ims_st.requests(rules=rules))
+    as_bytes = outcome(imspatch.patch_image, image, body, media_type=media_type, rules=rules)
+    decoded = json.loads(body)
+    as_list = outcome(imspatch.patch_image, image, decoded, media_type=media_type, rules=rules)
+    assert as_bytes == as_list
+    if as_list[0] == "ok":  # the result shares nothing mutable with the body
+        before = copy.deepcopy(as_list[1])
+        for op in decoded:
+            if isinstance(op.get("value"), list):
+                op["value"].append("mutated")
+        assert as_list[1] == before
+
+
+@given(st.data(), RULES)
+def test_iter_errors_starts_with_the_error_patch_image_raises(
+    data: st.DataObject, rules: Any
+) -> None:
+    if data.draw(st.booleans()):
+        media_type, body, image, _ = data.draw(ims_st.labelled_requests(rules=rules))
+    else:
+        media_type, body, image = data.draw(ims_st.requests(rules=rules))
+    single = outcome(imspatch.patch_image, image, body, media_type=media_type, rules=rules)
+    errors = list(imspatch.iter_errors(body, media_type=media_type, rules=rules, image=image))
+    if single[0] == "ok":
+        assert errors == []
+    else:
+        first = errors[0]
+        assert ("error", first.status, first.code, first.index, first.pointer) == single
+
+
+@given(st.data(), RULES)
+def test_apply_patch_agrees_with_patch_image(data: st.DataObject, rules: Any) -> None:
+    media_type, body, image = data.draw(ims_st.requests(rules=rules))
+    ops = imspatch.parse_patch(body, media_type=media_type, rules=rules)
+    assert outcome(imspatch.apply_patch, image, ops, rules=rules) == outcome(
+        imspatch.patch_image, image, body, media_type=media_type, rules=rules
+    )
+
+
+@given(st.data())
+def test_successful_requests_only_change_what_they_name(data: st.DataObject) -> None:
+    media_type, body, image = data.draw(ims_st.requests(rules=IMS))
+    try:
+        result = imspatch.patch_image(image, body, media_type=media_type)
+    except PatchError:
+        assume(False)
+        return
+    named = {op.path.name for op in imspatch.parse_patch(body, media_type=media_type)}
+    for key in set(image) | set(result):
+        if key not in named:
+            assert result.get(key, ...) is image.get(key, ...)
