@@ -32,7 +32,7 @@ def patch_image(
     """
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        ops = parse_operations(decode_body(body, limits), v20, rules)
+        ops = parse_operations(decode_body(body, limits), v20, rules, limits)
         return apply_operations(image, ops, rules, admin)
     except PatchError as exc:
         exc.style = rules.error_style
@@ -53,7 +53,7 @@ def parse_patch(
     """
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        return tuple(parse_operations(decode_body(body, limits), v20, rules))
+        return tuple(parse_operations(decode_body(body, limits), v20, rules, limits))
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -102,7 +102,7 @@ def iter_errors(
     errors: list[PatchError] = []
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        ops = parse_operations(decode_body(body, limits), v20, rules, errors)
+        ops = parse_operations(decode_body(body, limits), v20, rules, limits, errors)
         if not errors and image is not None:
             apply_operations(image, ops, rules, admin)
     except PatchError as exc:

@@ -23,15 +23,25 @@ __all__ = ["DEFAULT_LIMITS", "Limits", "decode_body", "dialect_of"]
 class Limits:
     """Resource limits of one request; a server may tighten them.
 
-    ``max_body_bytes`` and ``max_operations`` answer 413; ``max_depth`` (the
-    number of nested arrays and objects, the top-level array counting as 1)
-    answers 400.  Depth is checked even inside ignored members and the
-    ``value`` of a ``remove``.
+    ``max_depth`` (arrays and objects nested in one another, the top-level
+    array counting as 1) answers 400; every other limit answers 413.  All of
+    them hold everywhere in the body, ignored members and the ``value`` of a
+    ``remove`` included.  Size is checked before decoding, the rest right
+    after it, before any operation is looked at.
     """
 
+    #: Bytes of the body (UTF-8 bytes of a ``str`` body).
     max_body_bytes: int = 16 * 1024 * 1024
+    #: Elements of the top-level array.
     max_operations: int = 100_000
+    #: Arrays and objects nested in one another.
     max_depth: int = 32
+    #: Characters of any one string, member names included.
+    max_string_length: int = 1024 * 1024
+    #: Characters of an operation's path.
+    max_pointer_length: int = 4096
+    #: Members of any one object.
+    max_members: int = 1000
 
 
 DEFAULT_LIMITS = Limits()
@@ -113,7 +123,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
             raise _bad("invalid_utf8", msg) from None
         doc = _loads(text)
         if doc.__class__ is list:
-            _check_depth(doc, limits.max_depth)
+            _check_tree(doc, limits, len(raw))
     elif isinstance(body, str):
         if len(body) > limits.max_body_bytes or (
             4 * len(body) > limits.max_body_bytes
@@ -122,9 +132,9 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
             raise _too_large(limits)
         doc = _loads(body)
         if doc.__class__ is list:
-            _check_depth(doc, limits.max_depth)
+            _check_tree(doc, limits, len(body))
     else:  # already decoded: it must be JSON all the same
-        _check_json(body, limits.max_depth)
+        _check_json(body, limits)
         doc = body
     if not isinstance(doc, list):
         if isinstance(doc, dict):
@@ -172,17 +182,55 @@ def _too_deep() -> Exception:
     return _bad("too_deep", "The request body is nested too deeply.")
 
 
-def _check_depth(doc: Any, max_depth: int) -> None:
-    """Raise 400 if containers nest deeper than *max_depth* (iteratively)."""
-    stack = [(doc, 1)]
+def _check_tree(doc: list[Any], limits: Limits, size: int) -> None:
+    """Depth always; string lengths and member counts only if *size* allows a breach.
+
+    A body of *size* characters cannot hold a longer string, nor an object
+    with more than ``size // 4`` members, so the common case walks containers
+    only.
+    """
+    max_depth = limits.max_depth
+    strings = size > limits.max_string_length
+    members = size // 4 > limits.max_members
+    stack: list[tuple[Any, int]] = [(doc, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > max_depth:
             raise _too_deep()
-        children = node.values() if node.__class__ is dict else node
+        if node.__class__ is dict:
+            if members and len(node) > limits.max_members:
+                raise _too_many_members(limits)
+            if strings:
+                _check_strings(node, limits)
+            children = node.values()
+        else:
+            if strings:
+                _check_strings(node, limits)
+            children = node
         for child in children:
             if child.__class__ is dict or child.__class__ is list:
                 stack.append((child, depth + 1))
+
+
+def _check_strings(node: dict[str, Any] | list[Any], limits: Limits) -> None:
+    longest = limits.max_string_length
+    items = [*node, *node.values()] if isinstance(node, dict) else node
+    for item in items:
+        if item.__class__ is str and len(item) > longest:
+            raise _string_too_long(limits)
+
+
+def _string_too_long(limits: Limits) -> Exception:
+    msg = (
+        f"A string in the request body is longer than max_string_length "
+        f"({limits.max_string_length} characters)."
+    )
+    return make_error("string_too_long", msg)
+
+
+def _too_many_members(limits: Limits) -> Exception:
+    msg = f"An object in the request body has more than max_members ({limits.max_members})."
+    return make_error("too_many_members", msg)
 
 
 def _check_surrogates(doc: Any) -> None:
@@ -202,16 +250,18 @@ def _check_surrogates(doc: Any) -> None:
             stack.extend(node)
 
 
-def _check_json(doc: object, max_depth: int) -> None:
+def _check_json(doc: object, limits: Limits) -> None:
     """Check that an already-decoded body is JSON, as decoding would have."""
     stack: list[tuple[Any, int]] = [(doc, 1)]
     while stack:
         node, depth = stack.pop()
         cls = node.__class__
         if cls is dict or cls is list:
-            if depth > max_depth:
+            if depth > limits.max_depth:
                 raise _too_deep()
             if cls is dict:
+                if len(node) > limits.max_members:
+                    raise _too_many_members(limits)
                 for key, value in node.items():
                     if key.__class__ is not str:
                         raise _bad("not_json", "Member names must be strings.")
@@ -220,6 +270,8 @@ def _check_json(doc: object, max_depth: int) -> None:
             else:
                 stack.extend((child, depth + 1) for child in node)
         elif cls is str:
+            if len(node) > limits.max_string_length:
+                raise _string_too_long(limits)
             try:
                 node.encode("utf-8")
             except UnicodeEncodeError:

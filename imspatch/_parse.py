@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ._decode import Limits
 from ._pointer import Pointer
 from .errors import PatchError, excerpt, make_error
 from .operations import Add, Operation, Remove, Replace
@@ -26,6 +27,7 @@ def parse_operations(
     doc: list[Any],
     v20: bool,
     rules: Rules,
+    limits: Limits,
     errors: list[PatchError] | None = None,
 ) -> list[Operation]:
     """Parse every raw operation; raise the first error, or collect them all.
@@ -35,9 +37,10 @@ def parse_operations(
     """
     ops: list[Operation] = []
     append = ops.append
+    max_pointer = limits.max_pointer_length
     for index, raw in enumerate(doc):
         try:
-            append(_parse_one(raw, v20, rules))
+            append(_parse_one(raw, v20, rules, max_pointer))
         except PatchError as exc:
             exc.index = index
             if errors is None:
@@ -46,7 +49,7 @@ def parse_operations(
     return ops
 
 
-def _parse_one(raw: Any, v20: bool, rules: Rules) -> Operation:
+def _parse_one(raw: Any, v20: bool, rules: Rules, max_pointer: int) -> Operation:
     if raw.__class__ is not dict:
         raise make_error("operation_not_object", "Operations must be JSON objects.")
     op: Any
@@ -74,6 +77,9 @@ def _parse_one(raw: Any, v20: bool, rules: Rules) -> Operation:
     if path.__class__ is not str:
         msg = f"The path of a {op!r} operation must be a string, not {excerpt(path, 16)}."
         raise make_error("path_not_string", msg)
+    if len(path) > max_pointer:
+        msg = f"The path is longer than max_pointer_length ({max_pointer} characters)."
+        raise make_error("pointer_too_long", msg, pointer=path)
     try:
         pointer = Pointer.parse(path)
         check_depth(op, pointer, rules)

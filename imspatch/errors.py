@@ -59,6 +59,9 @@ ERROR_CODES: dict[str, int] = {
     "too_many_operations": 413,
     "too_many_tags": 413,
     "too_many_properties": 413,
+    "string_too_long": 413,
+    "pointer_too_long": 413,
+    "too_many_members": 413,
     # 400 - operation objects (SPEC 4)
     "missing_op": 400,
     "invalid_op": 400,

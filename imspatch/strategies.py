@@ -61,7 +61,7 @@ def json_values(*, max_leaves: int = 6) -> st.SearchStrategy[Any]:
         | st.booleans()
         | st.integers(min_value=-(2**40), max_value=2**40)
         | st.floats(allow_nan=False, allow_infinity=False)
-        | st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+        | st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
     )
     return st.recursive(
         scalars,

@@ -221,3 +221,58 @@ def test_decode_error_beats_everything() -> None:
     # a parse-phase error later in the body does not matter: the JSON is bad first
     raw = b'[{"op": "replace", "path": "/id", "value": 1}, {"op": "x", "op": "y"}]'
     assert err(raw).code == "duplicate_member"
+
+
+def test_default_limits_are_documented_values() -> None:
+    assert imspatch.DEFAULT_LIMITS == Limits(
+        max_body_bytes=16 * 1024 * 1024,
+        max_operations=100_000,
+        max_depth=32,
+        max_string_length=1024 * 1024,
+        max_pointer_length=4096,
+        max_members=1000,
+    )
+
+
+@pytest.mark.parametrize("form", ["bytes", "str", "list"])
+def test_string_length_limit_holds_everywhere(form: str) -> None:
+    limits = Limits(max_string_length=8)
+    for op in (
+        {"op": "replace", "path": "/name", "value": "123456789"},
+        {"op": "remove", "path": "/x", "value": ["123456789"]},  # an ignored value
+        {"op": "remove", "path": "/x", "123456789": 1},  # a member name
+    ):
+        doc = [op]
+        data: object = {"bytes": json.dumps(doc).encode(), "str": json.dumps(doc), "list": doc}[form]
+        with pytest.raises(LimitExceeded) as info:
+            imspatch.patch_image(SAMPLE, data, media_type=V21, limits=limits)  # type: ignore[arg-type]
+        assert (info.value.status, info.value.code, info.value.index) == (
+            413, "string_too_long", None
+        )
+        assert "max_string_length (8 characters)" in info.value.message
+    ok_doc = [{"op": "replace", "path": "/name", "value": "12345678"}]
+    assert imspatch.patch_image(SAMPLE, ok_doc, media_type=V21, limits=limits)["name"] == "12345678"
+
+
+@pytest.mark.parametrize("form", ["bytes", "list"])
+def test_member_count_limit(form: str) -> None:
+    limits = Limits(max_members=3)
+    doc = [{"op": "remove", "path": "/x", "value": {"a": 1, "b": 2, "c": 3, "d": 4}}]
+    data: object = json.dumps(doc).encode() if form == "bytes" else doc
+    with pytest.raises(LimitExceeded) as info:
+        imspatch.patch_image(SAMPLE, data, media_type=V21, limits=limits)  # type: ignore[arg-type]
+    assert (info.value.code, info.value.index) == ("too_many_members", None)
+    assert "max_members (3)" in info.value.message
+
+
+def test_pointer_length_limit() -> None:
+    limits = Limits(max_pointer_length=5)
+    with pytest.raises(LimitExceeded) as info:
+        imspatch.patch_image(SAMPLE, [{"op": "replace", "path": "/name1", "value": "x"}],
+                             media_type=V21, limits=limits)  # fmt: skip
+    assert (info.value.code, info.value.index, info.value.pointer) == (
+        "pointer_too_long", 0, "/name1"
+    )
+    assert "max_pointer_length (5 characters)" in info.value.message
+    assert imspatch.patch_image(SAMPLE, [{"op": "replace", "path": "/name", "value": "x"}],
+                                media_type=V21, limits=limits)["name"] == "x"  # fmt: skip

@@ -223,7 +223,11 @@ def test_pointer_objects() -> None:
 
 def test_very_long_pointer_is_cut_in_messages() -> None:
     path = "/" + "~x" * 500_000
-    e = err([{"op": "add", "path": path, "value": "x"}])
+    limits = imspatch.Limits(max_pointer_length=len(path))
+    with pytest.raises(MalformedPatch) as info:
+        imspatch.patch_image(SAMPLE, [{"op": "add", "path": path, "value": "x"}],
+                             media_type=V21, limits=limits)  # fmt: skip
+    e = info.value
     assert e.code == "pointer_bad_escape"
     assert e.pointer == path
     assert len(e.message) < 200
