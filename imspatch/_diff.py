@@ -36,7 +36,8 @@ def diff_images(
     """Return the smallest patch (as operations) that turns *old* into *new*.
 
     One operation per name whose value differs (JSON equality: ``1`` is not
-    ``true``, ``1`` is ``1.0``): ``remove`` for a name only *old* has,
+    ``true``, ``1`` is ``1.0``; ``tags`` compare as a set, as the engine stores
+    them, so a mere reordering is no change): ``remove`` for a name only *old* has,
     ``replace`` for a name both have (and for a core attribute *old* lacks,
     which the engine treats as present), ``add`` for a new name.  Removals come
     first in *old*'s key order, then the rest in *new*'s key order, so the
@@ -104,7 +105,7 @@ def _diff(
             ops.append(Remove(_pointer(name)))
     for name, value in new.items():
         if name in old:
-            if not json_equal(old[name], value):
+            if not _equal(name, old[name], value, rules):
                 ops.append(Replace(_pointer(name), value))
         elif rules.info(name).kind is Kind.EXTRA:
             ops.append(Add(_pointer(name), value, if_absent=v20))
@@ -135,7 +136,7 @@ def _diff(
     for op in ops:
         name = op.path.parts[0]
         if (name in result) != (name in new) or (
-            name in new and not json_equal(result[name], new[name])
+            name in new and not _equal(name, result[name], new[name], rules)
         ):
             shown = excerpt(result.get(name))
             msg = f"Attribute {excerpt(name)} would be stored as {shown}, not as given."
@@ -143,6 +144,18 @@ def _diff(
             if first:
                 break
     return ops, errors
+
+
+def _equal(name: str, a: Any, b: Any, rules: Rules) -> bool:
+    """JSON equality; a set-valued attribute (``tags``) compares as a set."""
+    if json_equal(a, b):
+        return True
+    if name in rules.set_valued and isinstance(a, list) and isinstance(b, list):
+        try:
+            return len(set(b)) == len(b) and set(a) == set(b)
+        except TypeError:  # unhashable members: not tags the engine would store
+            return False
+    return False
 
 
 def _pointer(name: str) -> Pointer:

@@ -55,7 +55,7 @@ _PROGRESS_DELAY = 0.5
 # --- command line ------------------------------------------------------------
 
 
-class _Exit(Exception):  # noqa: N818 - control flow, not an error
+class _Exit(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
@@ -69,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
         self._out = stdout
         self._err = stderr
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: Any = None) -> None:
         if message:
             (self._err if file is sys.stderr else self._out).write(message)
 
@@ -101,7 +101,7 @@ def _build_parser(stdout: IO[str], stderr: IO[str]) -> _Parser:
         epilog="Exit status: 0 valid / done, 1 invalid input or failed patch, 2 usage error.",
         **streams,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def common(p: argparse.ArgumentParser, *, media: bool = True) -> None:
@@ -136,9 +136,7 @@ def _build_parser(stdout: IO[str], stderr: IO[str]) -> _Parser:
         metavar="IMAGE.json",
         help="also report apply and finish errors (409, 413, ...) against this image",
     )
-    check.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format"
-    )
+    check.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     check.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors, no 'ok' lines or summary"
     )
@@ -188,13 +186,18 @@ def _build_parser(stdout: IO[str], stderr: IO[str]) -> _Parser:
     return parser
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version  # noqa: PLC0415 - only for --version
+class _VersionAction(argparse.Action):
+    """``--version``, importing the package only when asked."""
 
-        return version("imspatch")
-    except Exception:  # noqa: BLE001 - not installed: say so rather than fail
-        return "(not installed)"
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, help="print the version and exit", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        from imspatch import __version__  # noqa: PLC0415
+
+        parser._print_message(f"imspatch {__version__}\n", sys.stdout)
+        parser.exit()
 
 
 # --- entry points --------------------------------------------------------------
@@ -252,7 +255,7 @@ def main() -> int:
 # --- reading inputs --------------------------------------------------------------
 
 
-class _Problem(Exception):  # noqa: N818 - carried like an error, reported as data
+class _Problem(Exception):
     """A problem the tool reports itself (status ``-``): file I/O, dialect, ..."""
 
     def __init__(
@@ -295,9 +298,10 @@ def _os_problem(exc: OSError) -> _Problem:
     return _Problem(code, exc.strerror or str(exc))
 
 
-def _read_path(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
+def _read_path(path: str) -> bytes:
+    limit = MAX_FILE_BYTES
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123 - plain strings, hot path
+        with open(path, "rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
         raise _os_problem(exc) from None
@@ -306,7 +310,8 @@ def _read_path(path: str, limit: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
-def _read_stream(stream: IO[Any], limit: int = MAX_FILE_BYTES) -> bytes:
+def _read_stream(stream: IO[Any]) -> bytes:
+    limit = MAX_FILE_BYTES
     source = getattr(stream, "buffer", stream)
     try:
         data = source.read(limit + 1)
@@ -454,8 +459,7 @@ class _Progress:
         filled = width * done // self._total
         rate = done / max(now - self._start, 1e-9)
         self._stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self._total} files"
-            f" {rate:,.0f}/s"
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self._total} files {rate:,.0f}/s"
         )
         self._stream.flush()
         self._shown = True
@@ -536,7 +540,9 @@ def _walk(top: str, ancestors: dict[tuple[int, int], str]) -> Iterator[_Target]:
 
 
 class _Tool:
-    def __init__(self, args: argparse.Namespace, stdin: IO[Any], out: IO[str], err: IO[str]):
+    def __init__(
+        self, args: argparse.Namespace, stdin: IO[Any], out: IO[str], err: IO[str]
+    ) -> None:
         import imspatch  # noqa: PLC0415 - lazy: keeps --help fast
 
         self.lib = imspatch
@@ -611,17 +617,17 @@ class _Tool:
         counts = {"files": 0, "valid": 0, "invalid": 0, "errors": 0}
         if as_json:
             pending.append('{"files": [')
-        for number, (name, path, problem) in enumerate(targets, 1):
+        for number, (name, path, found) in enumerate(targets, 1):
             dialect: str | None = None
-            if problem is not None:
-                errors = [problem.to_dict()]
+            if found is not None:
+                errors = [found.to_dict()]
             else:
                 try:
                     data = _read_stream(self.stdin) if path is None else _read_path(path)
                     dialect, errors = self.check_data(data, image)
                 except _Problem as exc:
                     errors = [exc.to_dict()]
-                except Exception as exc:  # noqa: BLE001 - a bug must not end the run
+                except Exception as exc:  # a bug must not end the run
                     message = f"{type(exc).__name__}: {exc} (please report this bug)"
                     errors = [_Problem("internal_error", message).to_dict()]
             counts["files"] += 1
@@ -634,7 +640,9 @@ class _Tool:
                     "valid": not errors,
                     "errors": errors,
                 }
-                pending.append(("\n  " if number == 1 else ",\n  ") + self._json(record, indent=None))
+                pending.append(
+                    ("\n  " if number == 1 else ",\n  ") + self._json(record, indent=None)
+                )
             elif errors:
                 pending.extend(format_line(name, error) + "\n" for error in errors)
             elif not args.quiet:
@@ -705,12 +713,10 @@ class _Tool:
                 self.lib.apply_patch(image, ops, rules=self.rules, admin=args.admin)
             except self.lib.PatchError as exc:
                 return self._fail(args.patch, exc)
-        converted, problems = convert_operations(
-            ops, to=args.to, image=image, rules=self.rules
-        )
+        converted, problems = convert_operations(ops, to=args.to, image=image, rules=self.rules)
         if problems:
-            for problem in problems:
-                self._fail(args.patch, problem)
+            for item in problems:
+                self._fail(args.patch, item)
             return 1
         body = self.lib.dump_patch(converted, media_type=_MEDIA_TYPES[args.to])
         self.out.write(self._json(_loads(body)) + "\n")

@@ -1,0 +1,759 @@
+"""The ``imspatch`` command, in process (``cli.run``) and as the installed entry point."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import imspatch
+from imspatch import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SAMPLE_PATH = EXAMPLES / "ims-sample-image.json"
+SAMPLE: dict[str, Any] = json.loads(SAMPLE_PATH.read_text())
+RENAME20 = EXAMPLES / "ims-rename.v2.0-json-patch.json"
+RENAME21 = EXAMPLES / "ims-rename.v2.1-json-patch.json"
+
+
+class Result:
+    def __init__(self, status: int, out: str, err: str) -> None:
+        self.status = status
+        self.out = out
+        self.err = err
+
+    @property
+    def lines(self) -> list[str]:
+        return self.out.splitlines()
+
+
+def run(*argv: str | Path, stdin: Any = None) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    status = cli.run(
+        [str(a) for a in argv],
+        stdin=io.BytesIO(b"") if stdin is None else stdin,
+        stdout=out,
+        stderr=err,
+    )
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    return Result(status, out.getvalue(), err.getvalue())
+
+
+def write(path: Path, content: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_text(json.dumps(content), encoding="utf-8")
+    return path
+
+
+def v21(op: str, path: str, *value: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {"op": op, "path": path}
+    if value:
+        raw["value"] = value[0]
+    return raw
+
+
+def v20(op: str, path: str, *value: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {op: path}
+    if value:
+        raw["value"] = value[0]
+    return raw
+
+
+# --- usage -------------------------------------------------------------------------
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.status == 0
+    for command in ("check", "apply", "convert", "diff"):
+        assert command in result.out
+    assert result.err == ""
+
+
+@pytest.mark.parametrize("command", ["check", "apply", "convert", "diff"])
+def test_subcommand_help(command: str) -> None:
+    result = run(command, "--help")
+    assert result.status == 0
+    assert f"usage: imspatch {command}" in result.out
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.status == 0
+    assert result.out == f"imspatch {imspatch.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["check"],
+        ["check", "--media-type", "v3", "x.json"],
+        ["check", "--rules", "nova", "x.json"],
+        ["check", "--format", "xml", "x.json"],
+        ["apply", "x.json"],
+        ["convert", "x.json"],
+        ["convert", "x.json", "--to", "v2.2"],
+        ["diff", "a.json"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str]) -> None:
+    result = run(*argv)
+    assert result.status == 2
+    assert result.out == ""
+    assert "usage: imspatch" in result.err
+    assert "error:" in result.err
+
+
+def test_full_media_type_accepted(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/name", "x")])
+    mt = "Application/OpenStack-Images-v2.1-JSON-Patch; charset=utf-8"
+    assert run("check", "--media-type", mt, patch).status == 0
+
+
+# --- check: results -----------------------------------------------------------------
+
+
+def test_check_examples_reports_dialects() -> None:
+    result = run("check", RENAME20, RENAME21)
+    assert result.status == 0
+    assert result.lines == [f"{RENAME20}: ok v2.0", f"{RENAME21}: ok v2.1"]
+    assert result.err == "2 files checked: 2 valid, 0 invalid, 0 errors\n"
+
+
+def test_check_reports_every_static_error(tmp_path: Path) -> None:
+    patch = write(
+        tmp_path / "p.json",
+        [
+            v21("replace", "/name", "ok"),
+            v21("add", "/id", "x"),
+            {"opp": "add"},
+            v21("add", "/x y:z", 1),
+            v21("replace", "/name", ""),
+        ],
+    )
+    result = run("check", patch)
+    assert result.status == 1
+    assert result.lines == [
+        f"{patch}:1:/id: 403 read_only Attribute 'id' is read-only.",
+        f"{patch}:2:-: 400 missing_op Unable to find `op` in JSON Schema change. "
+        "It must be one of the following: add, remove, replace.",
+        f'{patch}:3:"/x y:z": 400 invalid_value Provided object does not match schema '
+        "'image': 1 is not of type 'string'",
+        f"{patch}:4:/name: 400 IMG.0003 The image name format is invalid.",
+    ]
+    assert result.err == "1 file checked: 0 valid, 1 invalid, 4 errors\n"
+
+
+def test_check_body_level_error(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", {"op": "add"})
+    result = run("check", patch)
+    assert result.status == 1
+    assert result.lines == [
+        f"{patch}:-:-: 400 not_an_array Request body must be a JSON array of operation objects."
+    ]
+
+
+def test_check_strict_json_via_library(tmp_path: Path) -> None:
+    dup = write(tmp_path / "dup.json", '[{"op": "add", "op": "remove", "path": "/x"}]')
+    nan = write(tmp_path / "nan.json", '[{"op": "add", "path": "/x", "value": NaN}]')
+    result = run("check", "-q", dup, nan)
+    assert result.status == 1
+    assert [line.split(" ")[2] for line in result.lines] == ["duplicate_member", "invalid_number"]
+
+
+def test_check_rules_and_image(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/min_ram", 512)])
+    assert run("check", "-q", patch).status == 0  # protection is an apply-phase check
+    result = run("check", "-q", "--image", SAMPLE_PATH, patch)
+    assert result.lines == [
+        f"{patch}:0:/min_ram: 403 protected Attribute min_ram cannot be changed in this API."
+    ]
+    assert run("check", "--rules", "glance", "--image", SAMPLE_PATH, patch).status == 0
+
+
+def test_check_image_reports_409_and_413(tmp_path: Path) -> None:
+    add = write(tmp_path / "add.json", [v20("add", "/__description", "x")])
+    many = write(tmp_path / "many.json", [v21("add", f"/p{i}", "v") for i in range(130)])
+    result = run("check", "-q", "--image", SAMPLE_PATH, add, many)
+    assert result.status == 1
+    assert result.lines == [
+        f"{add}:0:/__description: 409 already_present Property __description already present.",
+        f"{many}:-:-: 413 too_many_properties The limit has been exceeded on the number of "
+        "allowed image properties. Attempted: 145, Maximum: 128",
+    ]
+
+
+def test_check_admin(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/owner", "someone")])
+    argv = ["check", "-q", "--rules", "glance", "--image", str(SAMPLE_PATH), str(patch)]
+    assert run(*argv).lines == [
+        f"{patch}:0:/owner: 403 owner_admin_only Owner can't be updated by non admin."
+    ]
+    assert run(*argv, "--admin").status == 0
+
+
+def test_check_explicit_media_type(tmp_path: Path) -> None:
+    result = run("check", "--media-type", "v2.0", RENAME21)
+    assert result.status == 1
+    assert result.lines[0].startswith(f"{RENAME21}:0:-: 400 missing_op ")
+    ok = run("check", "--media-type", "v2.1", RENAME21)
+    assert ok.lines == [f"{RENAME21}: ok v2.1"]
+
+
+def test_check_json_format(tmp_path: Path) -> None:
+    good = write(tmp_path / "a.json", [v21("replace", "/name", "x")])
+    bad = write(tmp_path / "b.json", [v20("replace", "/id", "x")])
+    junk = write(tmp_path / "c.json", b"\xff")
+    result = run("check", "--format", "json", tmp_path)
+    assert result.status == 1
+    assert result.err == ""
+    assert json.loads(result.out) == {
+        "files": [
+            {"file": str(good), "dialect": "v2.1", "valid": True, "errors": []},
+            {
+                "file": str(bad),
+                "dialect": "v2.0",
+                "valid": False,
+                "errors": [
+                    {
+                        "status": 403,
+                        "code": "read_only",
+                        "message": "Attribute 'id' is read-only.",
+                        "index": 0,
+                        "pointer": "/id",
+                    }
+                ],
+            },
+            {
+                "file": str(junk),
+                "dialect": None,
+                "valid": False,
+                "errors": [
+                    {
+                        "status": None,
+                        "code": "not_utf8",
+                        "message": "Not UTF-8: invalid byte at position 0.",
+                        "index": None,
+                        "pointer": None,
+                    }
+                ],
+            },
+        ],
+        "summary": {"files": 3, "valid": 1, "invalid": 2, "errors": 2},
+    }
+
+
+def test_check_json_format_no_files_is_still_json(tmp_path: Path) -> None:
+    result = run("check", "--format", "json", tmp_path)
+    assert result.status == 0
+    assert json.loads(result.out)["summary"]["files"] == 0
+
+
+def test_check_quiet(tmp_path: Path) -> None:
+    result = run("check", "-q", RENAME20)
+    assert (result.status, result.out, result.err) == (0, "", "")
+
+
+# --- check: dialect recognition -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ([v21("add", "/x", "1")], "ok v2.1"),
+        ([v20("add", "/x", "1")], "ok v2.0"),
+        ([], "ok v2.0/v2.1 (empty patch)"),
+        # a malformed op does not vote: the others decide, the library says what is wrong
+        ([v21("add", "/x", "1"), {"value": 1}], ":1:-: 400 missing_op"),
+        ([v20("add", "/x", "1"), v20("add", "/y", "1") | {"remove": "/y"}], ":1:-: 400 several"),
+        ([v21("add", "/x", "1"), 5], ":1:-: 400 operation_not_object"),
+        # an op of both shapes is read in the dialect the others show
+        ([v21("add", "/x", "1") | {"remove": "/y"}, v21("remove", "/z")], "ok v2.1"),
+        ([v20("add", "/x", "1"), v21("add", "/y", "1")], ":1:-: - mixed_dialects"),
+        ([v21("add", "/x", "1") | {"remove": "/y"}], ":-:-: - ambiguous_dialect"),
+        ([{"value": 1}, {}], ":-:-: - unknown_dialect"),
+        ("5", ":-:-: 400 unexpected_body_type"),
+    ],
+)
+def test_check_auto_dialect(tmp_path: Path, body: Any, expected: str) -> None:
+    patch = write(tmp_path / "p.json", body)
+    result = run("check", "-q" if expected.startswith(":") else "--no-progress", patch)
+    first = result.lines[0]
+    assert first.startswith(f"{patch}{expected}" if expected.startswith(":") else str(patch))
+    assert expected in first
+    assert result.status == (1 if expected.startswith(":") else 0)
+
+
+def test_detect_dialect_function() -> None:
+    assert cli.detect_dialect([v20("remove", "/x")]) == "v2.0"
+    assert cli.detect_dialect({"a": 1}) is None
+    with pytest.raises(cli._Problem, match=r"Mixed dialects: operation 1 is v2\.0, operation 0"):
+        cli.detect_dialect([v21("remove", "/x"), v20("remove", "/x")])
+
+
+# --- check: files that are not patches -------------------------------------------------
+
+
+def test_check_file_problems_one_line_each(tmp_path: Path) -> None:
+    write(tmp_path / "a-empty.json", b"")
+    write(tmp_path / "b-bom.json", b"\xef\xbb\xbf[]")
+    write(
+        tmp_path / "c-latin1.json", '[{"op":"add","path":"/x","value":"caf\xe9"}]'.encode("latin-1")
+    )
+    write(tmp_path / "d-broken.json", "[{")
+    write(tmp_path / "e-ok.json", [])
+    (tmp_path / "f-loop.json").symlink_to("f-loop.json")
+    (tmp_path / "g-dangling.json").symlink_to("nowhere")
+    result = run("check", "-q", tmp_path, tmp_path / "missing.json")
+    assert result.status == 1
+    assert result.lines == [
+        f"{tmp_path}/a-empty.json:-:-: - not_json Not JSON: the file is empty.",
+        f"{tmp_path}/b-bom.json:-:-: - not_json Not JSON: the file starts with a byte order mark.",
+        f"{tmp_path}/c-latin1.json:-:-: - not_utf8 Not UTF-8: invalid byte at position 37.",
+        f"{tmp_path}/d-broken.json:-:-: - not_json Not JSON: Expecting property name enclosed "
+        "in double quotes at line 1 column 3.",
+        f"{tmp_path}/f-loop.json:-:-: - symlink_loop Too many levels of symbolic links",
+        f"{tmp_path}/g-dangling.json:-:-: - not_found No such file or directory",
+        f"{tmp_path}/missing.json:-:-: - not_found No such file or directory",
+    ]
+
+
+def test_check_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "MAX_FILE_BYTES", 10)
+    big = write(tmp_path / "big.json", [v21("remove", "/x")])
+    small = write(tmp_path / "small.json", "[]")
+    result = run("check", "-q", big, small, "-", stdin=io.BytesIO(b"[" + b" " * 20 + b"]"))
+    assert result.lines == [
+        f"{big}:-:-: - too_large File is larger than 10 bytes.",
+        "-:-:-: - too_large Input is larger than 10 bytes.",
+    ]
+
+
+def test_check_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    patch = write(tmp_path / "p.json", "[]")
+
+    def deny(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli, "open", deny, raising=False)
+    result = run("check", "-q", patch)
+    assert result.lines == [f"{patch}:-:-: - unreadable Permission denied"]
+
+
+def test_check_unreadable_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = tmp_path / "sub"
+    write(sub / "a.json", "[]")
+
+    def deny(path: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "scandir", deny)
+    result = run("check", "-q", sub)
+    assert result.lines == [f"{sub}:-:-: - unreadable Permission denied"]
+
+
+def test_check_walk_is_sorted_recursive_and_json_only(tmp_path: Path) -> None:
+    for name in ("b.json", "a/z.json", "a/y.JSON", "c/readme.txt", "a.json", "c/d/e.json"):
+        write(tmp_path / name, "[]")
+    notes = write(tmp_path / "notes.txt", "[]")  # named explicitly: checked anyway
+    (tmp_path / "link").symlink_to(tmp_path / "c")
+    (tmp_path / "c" / "d" / "up").symlink_to(tmp_path)  # a cycle
+    os.mkfifo(tmp_path / "fifo.json")  # walked: not a regular file, skipped
+    result = run("check", tmp_path, notes)
+    names = [line.split(":")[0] for line in result.lines]
+    assert names == [
+        f"{tmp_path}/a/y.JSON",
+        f"{tmp_path}/a/z.json",
+        f"{tmp_path}/a.json",
+        f"{tmp_path}/b.json",
+        f"{tmp_path}/c/d/e.json",
+        f"{tmp_path}/c/d/up",
+        f"{tmp_path}/link/d/e.json",
+        f"{tmp_path}/link/d/up",
+        str(notes),
+    ]
+    assert f"{tmp_path}/c/d/up:-:-: - symlink_loop Directory cycle: this is {tmp_path} again." in (
+        result.lines
+    )
+    assert result.status == 1
+
+
+def test_check_stdin_binary_and_text() -> None:
+    body = RENAME21.read_bytes()
+    assert run("check", "-", stdin=io.BytesIO(body)).lines == ["-: ok v2.1"]
+    assert run("check", "-", stdin=io.StringIO(body.decode())).lines == ["-: ok v2.1"]
+    result = run("check", "-q", "-", stdin=io.BytesIO(b"\xff"))
+    assert result.lines == ["-:-:-: - not_utf8 Not UTF-8: invalid byte at position 0."]
+
+
+def test_check_undecodable_file_name(tmp_path: Path) -> None:
+    raw = os.fsencode(tmp_path) + b"/\xff.json"
+    with open(raw, "wb") as handle:
+        handle.write(b"[{}]")
+    result = run("check", "-q", tmp_path)
+    assert result.lines == [
+        f"{tmp_path}/\\xff.json:-:-: - unknown_dialect No operation has the shape of v2.0 or "
+        "v2.1; give --media-type to see why."
+    ]
+
+
+def test_check_bad_image(tmp_path: Path) -> None:
+    image = write(tmp_path / "image.json", [])
+    result = run("check", "--image", image, RENAME21)
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err == f"{image}:-:-: - invalid_image An image must be a JSON object.\n"
+
+
+def test_check_internal_error_does_not_stop_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ZeroDivisionError("boom")
+        return iter(())
+
+    monkeypatch.setattr(imspatch, "iter_errors", broken)
+    result = run("check", RENAME20, RENAME21)
+    assert result.status == 1
+    assert result.lines == [
+        f"{RENAME20}:-:-: - internal_error ZeroDivisionError: boom (please report this bug)",
+        f"{RENAME21}: ok v2.1",
+    ]
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_check_progress_bar_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(130):
+        write(tmp_path / f"{i:03d}.json", "[]")
+    monkeypatch.setattr(cli, "_PROGRESS_DELAY", 0.0)
+    err = FakeTTY()
+    status = cli.run(["check", str(tmp_path)], stdout=io.StringIO(), stderr=err)
+    assert status == 0
+    text = err.getvalue()
+    assert "\r[" in text
+    assert "/130 files" in text
+    assert text.endswith("\r\x1b[K130 files checked: 130 valid, 0 invalid, 0 errors\n")
+    quiet = FakeTTY()
+    cli.run(["check", "--no-progress", str(tmp_path)], stdout=io.StringIO(), stderr=quiet)
+    assert "\r" not in quiet.getvalue()
+    not_a_tty = io.StringIO()
+    cli.run(["check", str(tmp_path)], stdout=io.StringIO(), stderr=not_a_tty)
+    assert "\r" not in not_a_tty.getvalue()
+
+
+def test_check_many_files_in_one_process(tmp_path: Path) -> None:
+    for i in range(2000):
+        write(tmp_path / f"d{i % 10}" / f"{i}.json", [v21("replace", "/name", f"n{i}")])
+    result = run("check", "-q", tmp_path)
+    assert (result.status, result.out) == (0, "")
+
+
+# --- apply --------------------------------------------------------------------------
+
+
+def test_apply_quickstart() -> None:
+    result = run("apply", "--image", SAMPLE_PATH, RENAME21)
+    assert result.status == 0
+    assert result.err == ""
+    assert json.loads(result.out) == {**SAMPLE, "name": "test01"}
+    assert list(json.loads(result.out)) == list(SAMPLE)  # key order kept
+    assert result.out == json.dumps({**SAMPLE, "name": "test01"}, indent=2) + "\n"
+
+
+def test_apply_v20_and_stdin() -> None:
+    result = run("apply", "--image", SAMPLE_PATH, "-", stdin=io.BytesIO(RENAME20.read_bytes()))
+    assert json.loads(result.out)["name"] == "test01"
+
+
+def test_apply_error(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/name", "ok"), v21("remove", "/name")])
+    result = run("apply", "--image", SAMPLE_PATH, patch)
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err == f"{patch}:1:/name: 403 not_removable Property name may not be removed.\n"
+
+
+def test_apply_rules_and_admin(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/owner", "o2")])
+    assert run("apply", "--image", SAMPLE_PATH, patch, "--rules", "glance").status == 1
+    result = run("apply", "--image", SAMPLE_PATH, patch, "--rules", "glance", "--admin")
+    assert json.loads(result.out)["owner"] == "o2"
+
+
+def test_apply_non_ascii_output(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/name", "镜像")])
+    result = run("apply", "--image", SAMPLE_PATH, patch)
+    assert '"name": "镜像"' in result.out
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda p: p / "missing.json", "not_found"),
+        (lambda p: p, "is_directory"),
+        (lambda p: write(p / "x.json", "nope"), "not_json"),
+    ],
+)
+def test_apply_bad_inputs(tmp_path: Path, make: Any, code: str) -> None:
+    bad = make(tmp_path)
+    result = run("apply", "--image", SAMPLE_PATH, bad)
+    assert result.status == 1
+    assert result.err.startswith(f"{bad}:-:-: - {code} ")
+    result = run("apply", "--image", bad, RENAME21)
+    assert result.status == 1
+    assert result.err.startswith(f"{bad}:-:-: - {code} ")
+
+
+# --- convert ------------------------------------------------------------------------
+
+
+def convert(tmp_path: Path, body: Any, *argv: str | Path) -> Result:
+    return run("convert", write(tmp_path / "p.json", body), *argv)
+
+
+def test_convert_plain_operations_need_no_image(tmp_path: Path) -> None:
+    body = [v21("replace", "/name", "x"), v21("remove", "/k"), v21("add", "/name", "y")]
+    result = convert(tmp_path, body, "--to", "v2.0")
+    assert result.status == 0
+    assert json.loads(result.out) == [
+        v20("replace", "/name", "x"),
+        v20("remove", "/k"),
+        v20("replace", "/name", "y"),  # core attributes always exist
+    ]
+    back = run("convert", "-", "--to", "v2.1", stdin=io.StringIO(result.out))
+    assert json.loads(back.out) == [
+        v21("replace", "/name", "x"),
+        v21("remove", "/k"),
+        v21("replace", "/name", "y"),
+    ]
+
+
+def test_convert_same_dialect_normalises(tmp_path: Path) -> None:
+    result = convert(tmp_path, [{"path": "/ name", "op": "remove", "value": 1}], "--to", "v2.1")
+    assert json.loads(result.out) == [v21("remove", "/ name")]
+
+
+def test_convert_ambiguous_add_v21_to_v20(tmp_path: Path) -> None:
+    body = [
+        v21("add", "/k", "1"),
+        v21("remove", "/j"),
+        v21("add", "/j", "2"),
+        v21("add", "/k", "3"),
+    ]
+    result = convert(tmp_path, body, "--to", "v2.0")
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err == (
+        f"{tmp_path}/p.json:0:/k: - ambiguous v2.1 'add' of /k sets or overwrites; v2.0 needs "
+        "'add' if the name is absent, 'replace' if it exists. Give --image to decide.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ({}, [("add", "1"), ("remove",), ("add", "2"), ("replace", "3")]),
+        ({"j": "0", "k": "0"}, [("replace", "1"), ("remove",), ("add", "2"), ("replace", "3")]),
+    ],
+)
+def test_convert_v21_to_v20_with_image(tmp_path: Path, image: Any, expected: Any) -> None:
+    paths = ["/k", "/j", "/j", "/k"]
+    expected = [v20(op, path, *rest) for (op, *rest), path in zip(expected, paths, strict=True)]
+    body = [
+        v21("add", "/k", "1"),
+        v21("remove", "/j"),
+        v21("add", "/j", "2"),
+        v21("add", "/k", "3"),
+    ]
+    if "j" not in image:
+        body[1] = v21("add", "/j", "0")  # so that the patch applies
+        expected[1] = v20("add", "/j", "0")
+        expected[2] = v20("replace", "/j", "2")
+    img = write(tmp_path / "image.json", {**SAMPLE, **image})
+    result = convert(tmp_path, body, "--to", "v2.0", "--image", img)
+    assert result.status == 0, result.err
+    assert json.loads(result.out) == expected
+
+
+def test_convert_v20_add_to_v21(tmp_path: Path) -> None:
+    body = [v20("add", "/k", "1")]
+    result = convert(tmp_path, body, "--to", "v2.1")
+    assert result.status == 1
+    assert " - ambiguous v2.0 'add' of /k fails (409) if the name exists" in result.err
+    result = convert(tmp_path, body, "--to", "v2.1", "--image", SAMPLE_PATH)
+    assert json.loads(result.out) == [v21("add", "/k", "1")]
+    # a name the same patch removed first is known to be absent
+    result = convert(tmp_path, [v20("remove", "/k"), v20("add", "/k", "1")], "--to", "v2.1")
+    assert json.loads(result.out) == [v21("remove", "/k"), v21("add", "/k", "1")]
+
+
+def test_convert_v20_add_of_existing_name_is_409(tmp_path: Path) -> None:
+    result = convert(
+        tmp_path, [v20("add", "/__description", "x")], "--to", "v2.1", "--image", SAMPLE_PATH
+    )
+    assert result.status == 1
+    assert result.err == (
+        f"{tmp_path}/p.json:0:/__description: 409 already_present "
+        "Property __description already present.\n"
+    )
+    result = convert(tmp_path, [v20("add", "/name", "x")], "--to", "v2.1")
+    assert result.err.endswith(":0:/name: 409 already_present Property name already present.\n")
+
+
+def test_convert_reports_invalid_patches(tmp_path: Path) -> None:
+    result = convert(tmp_path, [v21("add", "/id", "x"), v21("bad", "/x")], "--to", "v2.0")
+    assert result.status == 1
+    assert [line.split(" ")[2] for line in result.err.splitlines()] == ["read_only", "invalid_op"]
+    result = convert(tmp_path, "{", "--to", "v2.0")
+    assert " - not_json " in result.err
+
+
+def test_convert_bad_image(tmp_path: Path) -> None:
+    result = convert(tmp_path, [], "--to", "v2.0", "--image", tmp_path / "nope.json")
+    assert result.status == 1
+    assert "not_found" in result.err
+
+
+# --- diff ---------------------------------------------------------------------------
+
+
+def test_diff_prints_the_smallest_patch(tmp_path: Path) -> None:
+    new = {**SAMPLE, "name": "renamed", "team": "blue"}
+    del new["__description"]
+    new_path = write(tmp_path / "new.json", new)
+    result = run("diff", SAMPLE_PATH, new_path)
+    assert result.status == 0
+    expected = [
+        v21("remove", "/__description"),
+        v21("replace", "/name", "renamed"),
+        v21("add", "/team", "blue"),
+    ]
+    assert json.loads(result.out) == expected
+    applied = run("apply", "--image", SAMPLE_PATH, "-", stdin=io.StringIO(result.out))
+    assert json.loads(applied.out) == new
+    v20_result = run("diff", "--to", "v2.0", SAMPLE_PATH, new_path)
+    assert json.loads(v20_result.out)[2] == v20("add", "/team", "blue")
+
+
+def test_diff_names_every_forbidden_attribute(tmp_path: Path) -> None:
+    new = {**SAMPLE, "name": "ok", "min_ram": 1, "status": "queued", "__os_type": "Windows"}
+    new_path = write(tmp_path / "new.json", new)
+    result = run("diff", SAMPLE_PATH, new_path)
+    assert result.status == 1
+    assert result.out == ""
+    assert result.err.splitlines() == [
+        f"{new_path}:-:/status: 403 read_only Attribute 'status' is read-only.",
+        f"{new_path}:-:/min_ram: 403 protected Attribute min_ram cannot be changed in this API.",
+        f"{new_path}:-:/__os_type: 403 protected Attribute __os_type cannot be changed in this "
+        "API.",
+    ]
+    result = run("diff", "--rules", "glance", SAMPLE_PATH, new_path)
+    assert result.err.splitlines() == [
+        f"{new_path}:-:/status: 403 read_only Attribute 'status' is read-only."
+    ]
+
+
+def test_diff_bad_image(tmp_path: Path) -> None:
+    result = run("diff", SAMPLE_PATH, write(tmp_path / "n.json", "[]"))
+    assert result.status == 1
+    assert "invalid_image" in result.err
+
+
+def test_diff_identical_images() -> None:
+    result = run("diff", SAMPLE_PATH, SAMPLE_PATH)
+    assert (result.status, result.out) == (0, "[]\n")
+
+
+# --- the installed entry point ----------------------------------------------------------
+
+
+def _entry_point() -> list[str]:
+    script = Path(sys.executable).parent / "imspatch"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("imspatch")
+    if found is None:
+        pytest.skip("the imspatch entry point is not installed")
+    return [found]
+
+
+def sh(*argv: str | Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    result = subprocess.run(
+        [*_entry_point(), *map(str, argv)], input=stdin, capture_output=True, check=False
+    )
+    assert b"Traceback" not in result.stderr
+    return result
+
+
+def test_entry_point_quickstart() -> None:
+    result = sh("apply", "--image", SAMPLE_PATH, RENAME21)
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == {**SAMPLE, "name": "test01"}
+
+
+def test_entry_point_exit_statuses(tmp_path: Path) -> None:
+    assert sh("check", RENAME20, RENAME21).returncode == 0
+    bad = sh("check", "-", stdin=b'[{"op": "replace", "path": "/id", "value": 1}]')
+    assert bad.returncode == 1
+    assert bad.stdout == b"-:0:/id: 403 read_only Attribute 'id' is read-only.\n"
+    usage = sh("check", "--bogus")
+    assert usage.returncode == 2
+    assert b"usage: imspatch" in usage.stderr
+    assert sh("--help").returncode == 0
+
+
+def test_entry_point_python_m() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "imspatch", "check", RENAME21], capture_output=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.decode().endswith("ok v2.1\n")
+
+
+def test_entry_point_closed_pipe(tmp_path: Path) -> None:
+    for i in range(3000):
+        write(tmp_path / f"{i:04d}.json", [])
+    proc = subprocess.Popen(
+        [*_entry_point(), "check", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert proc.returncode in (0, 1)
+
+
+def test_entry_point_non_utf8_locale(tmp_path: Path) -> None:
+    patch = write(tmp_path / "镜像.json", [v21("replace", "/name", "镜像")])
+    env = {**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}
+    args = [*_entry_point(), "apply", "--image", str(SAMPLE_PATH), str(patch)]
+    result = subprocess.run(args, capture_output=True, check=False, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "镜像"
+    check = subprocess.run(
+        [*_entry_point(), "check", str(patch)], capture_output=True, check=False, env=env
+    )
+    assert check.returncode == 0
+    assert b"Traceback" not in check.stderr
