@@ -65,6 +65,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that writes to the given streams and never exits."""
 
     def __init__(self, *args: Any, stdout: IO[str], stderr: IO[str], **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _formatter)
         super().__init__(*args, **kwargs)
         self._out = stdout
         self._err = stderr
@@ -77,6 +78,19 @@ class _Parser(argparse.ArgumentParser):
         if message:
             self._err.write(message)
         raise _Exit(status)
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter with the width worked out without importing shutil.
+
+    argparse builds a formatter for every ``add_argument`` and, left alone,
+    imports shutil (and with it zlib, bz2, lzma) to ask for the terminal width.
+    """
+    try:
+        columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size().columns
+    except (ValueError, OSError):
+        columns = 80
+    return argparse.HelpFormatter(prog, width=max(columns, 40) - 2)
 
 
 def _media_type(text: str) -> str | None:
@@ -92,7 +106,38 @@ def _media_type(text: str) -> str | None:
     raise argparse.ArgumentTypeError(msg)
 
 
-def _build_parser(stdout: IO[str], stderr: IO[str]) -> _Parser:
+_COMMANDS = {
+    "check": (
+        "validate patch files",
+        "Validate patch files and report every error, one line each: "
+        "FILE:INDEX:POINTER: STATUS CODE message. Directories are walked (files "
+        "named *.json, sorted); '-' is standard input.",
+    ),
+    "apply": (
+        "apply a patch to an image and print the new image",
+        "Apply PATCH to IMAGE and print the new image as JSON, or the error (exit status 1).",
+    ),
+    "convert": (
+        "rewrite a patch in the other dialect",
+        "Rewrite PATCH in dialect --to. A v2.1 'add' of a name that may exist, and a v2.0 "
+        "'add' (fails with 409 if the name exists), have no exact spelling in the other "
+        "dialect: give --image to decide them, or they are reported and nothing is written.",
+    ),
+    "diff": (
+        "print the smallest patch that turns image OLD into NEW",
+        "Print the smallest patch that turns image OLD into NEW using only changes the rule "
+        "set allows; if NEW differs in something the rules do not let a user change, name "
+        "each such attribute and exit 1.",
+    ),
+}
+
+
+def _build_parser(stdout: IO[str], stderr: IO[str], argv: Sequence[str] = ()) -> _Parser:
+    """The parser; only the subcommand named in *argv* gets its arguments.
+
+    Adding arguments is most of argparse's cost, and a run needs one
+    subcommand: ``imspatch --help`` then costs little more than argparse.
+    """
     streams: dict[str, Any] = {"stdout": stdout, "stderr": stderr}
     parser = _Parser(
         prog="imspatch",
@@ -103,87 +148,70 @@ def _build_parser(stdout: IO[str], stderr: IO[str]) -> _Parser:
     )
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, (summary, description) in _COMMANDS.items():
+        command = sub.add_parser(name, help=summary, description=description, **streams)
+        if name == wanted:
+            _ARGUMENTS[name](command)
+    return parser
 
-    def common(p: argparse.ArgumentParser, *, media: bool = True) -> None:
-        if media:
-            p.add_argument(
-                "--media-type",
-                type=_media_type,
-                default=None,
-                metavar="{auto,v2.0,v2.1}",
-                help="dialect of the patch (default: auto, recognised from the content)",
-            )
+
+def _common(p: argparse.ArgumentParser, *, media: bool = True) -> None:
+    if media:
         p.add_argument(
-            "--rules",
-            choices=("ims", "glance"),
-            default="ims",
-            help="rule set (default: ims)",
+            "--media-type",
+            type=_media_type,
+            default=None,
+            metavar="{auto,v2.0,v2.1}",
+            help="dialect of the patch (default: auto, recognised from the content)",
         )
-        p.add_argument("--admin", action="store_true", help="the caller is an admin")
-
-    check = sub.add_parser(
-        "check",
-        help="validate patch files",
-        description="Validate patch files and report every error, one line each: "
-        "FILE:INDEX:POINTER: STATUS CODE message. Directories are walked (files "
-        "named *.json, sorted); '-' is standard input.",
-        **streams,
+    p.add_argument(
+        "--rules", choices=("ims", "glance"), default="ims", help="rule set (default: ims)"
     )
-    check.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or '-'")
-    common(check)
-    check.add_argument(
+    p.add_argument("--admin", action="store_true", help="the caller is an admin")
+
+
+def _check_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="file, directory or '-'")
+    _common(p)
+    p.add_argument(
         "--image",
         metavar="IMAGE.json",
         help="also report apply and finish errors (409, 413, ...) against this image",
     )
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    check.add_argument(
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors, no 'ok' lines or summary"
     )
-    check.add_argument(
-        "--no-progress", action="store_true", help="never show a progress bar on stderr"
-    )
+    p.add_argument("--no-progress", action="store_true", help="never show a progress bar on stderr")
 
-    apply = sub.add_parser(
-        "apply",
-        help="apply a patch to an image and print the new image",
-        description="Apply PATCH to IMAGE and print the new image as JSON, "
-        "or the error (exit status 1).",
-        **streams,
-    )
-    apply.add_argument("--image", required=True, metavar="IMAGE", help="image JSON file")
-    apply.add_argument("patch", metavar="PATCH", help="patch file, or '-' for standard input")
-    common(apply)
 
-    convert = sub.add_parser(
-        "convert",
-        help="rewrite a patch in the other dialect",
-        description="Rewrite PATCH in dialect --to. A v2.1 'add' of a name that may exist, "
-        "and a v2.0 'add' (fails with 409 if the name exists), have no exact spelling in "
-        "the other dialect: give --image to decide them, or they are reported and nothing "
-        "is written.",
-        **streams,
-    )
-    convert.add_argument("patch", metavar="PATCH", help="patch file, or '-' for standard input")
-    convert.add_argument("--to", required=True, choices=("v2.0", "v2.1"), help="target dialect")
-    convert.add_argument("--image", metavar="IMAGE", help="the image the patch is meant for")
-    common(convert)
+def _apply_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", required=True, metavar="IMAGE", help="image JSON file")
+    p.add_argument("patch", metavar="PATCH", help="patch file, or '-' for standard input")
+    _common(p)
 
-    diff = sub.add_parser(
-        "diff",
-        help="print the smallest patch that turns image OLD into NEW",
-        description="Print the smallest patch that turns image OLD into NEW using only "
-        "changes the rule set allows; if NEW differs in something the rules do not let a "
-        "user change, name each such attribute and exit 1.",
-        **streams,
-    )
-    diff.add_argument("old", metavar="OLD", help="image JSON file")
-    diff.add_argument("new", metavar="NEW", help="image JSON file")
-    diff.add_argument(
-        "--to", choices=("v2.0", "v2.1"), default="v2.1", help="dialect (default: v2.1)"
-    )
-    common(diff, media=False)
-    return parser
+
+def _convert_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("patch", metavar="PATCH", help="patch file, or '-' for standard input")
+    p.add_argument("--to", required=True, choices=("v2.0", "v2.1"), help="target dialect")
+    p.add_argument("--image", metavar="IMAGE", help="the image the patch is meant for")
+    _common(p)
+
+
+def _diff_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("old", metavar="OLD", help="image JSON file")
+    p.add_argument("new", metavar="NEW", help="image JSON file")
+    p.add_argument("--to", choices=("v2.0", "v2.1"), default="v2.1", help="dialect (default: v2.1)")
+    _common(p, media=False)
+
+
+_ARGUMENTS = {
+    "check": _check_arguments,
+    "apply": _apply_arguments,
+    "convert": _convert_arguments,
+    "diff": _diff_arguments,
+}
 
 
 class _VersionAction(argparse.Action):
@@ -218,9 +246,10 @@ def run(
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
     inp = sys.stdin if stdin is None else stdin
-    parser = _build_parser(out, err)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser(out, err, arguments)
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(arguments)
         tool = _Tool(args, inp, out, err)
         command = args.command
         if command == "check":
@@ -298,16 +327,42 @@ def _os_problem(exc: OSError) -> _Problem:
     return _Problem(code, exc.strerror or str(exc))
 
 
+_O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _read_path(path: str) -> bytes:
+    """The bytes of *path*, at most ``MAX_FILE_BYTES`` of them.
+
+    Plain ``os.read`` calls sized from ``fstat``: a regular file costs one
+    ``open``, ``fstat``, two ``read`` and a ``close``, and no buffer is
+    allocated for the limit.  Pipes and files that grow are read in chunks.
+    """
     limit = MAX_FILE_BYTES
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, _O_FLAGS)
     except OSError as exc:
         raise _os_problem(exc) from None
-    if len(data) > limit:
-        raise _Problem("too_large", f"File is larger than {limit} bytes.")
-    return data
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise _Problem("too_large", f"File is larger than {limit} bytes.")
+        chunks = []
+        total = 0
+        want = size + 1
+        while True:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise _Problem("too_large", f"File is larger than {limit} bytes.")
+            want = min(max(want, 65536), limit + 1 - total)
+    except OSError as exc:
+        raise _os_problem(exc) from None
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _read_stream(stream: IO[Any]) -> bytes:

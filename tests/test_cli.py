@@ -350,7 +350,7 @@ def test_check_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     def deny(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(cli, "open", deny, raising=False)
+    monkeypatch.setattr(os, "open", deny)
     result = run("check", "-q", patch)
     assert result.lines == [f"{patch}:-:-: - unreadable Permission denied"]
 
