@@ -627,6 +627,15 @@ class _Tool:
         dialect = detect_dialect(doc)
         return (V21 if dialect is None else _MEDIA_TYPES[dialect]), dialect
 
+    def _patch(self, body: bytes) -> str:
+        """A patch body for people: one operation per line."""
+        import json  # noqa: PLC0415
+
+        ops = json.loads(body)
+        if not ops:
+            return "[]"
+        return "[\n" + ",\n".join("  " + self._json(op, indent=None) for op in ops) + "\n]"
+
     def _json(self, doc: object, *, indent: int | None = 2) -> str:
         import json  # noqa: PLC0415
 
@@ -774,7 +783,7 @@ class _Tool:
                 self._fail(args.patch, item)
             return 1
         body = self.lib.dump_patch(converted, media_type=_MEDIA_TYPES[args.to])
-        self.out.write(self._json(_loads(body)) + "\n")
+        self.out.write(self._patch(body) + "\n")
         return 0
 
     # diff
@@ -803,14 +812,8 @@ class _Tool:
             return 1
         ops = diff_images(old, new, **options)
         body = self.lib.dump_patch(ops, media_type=media_type)
-        self.out.write(self._json(_loads(body)) + "\n")
+        self.out.write(self._patch(body) + "\n")
         return 0
-
-
-def _loads(body: bytes) -> Any:
-    import json  # noqa: PLC0415
-
-    return json.loads(body)
 
 
 def convert_operations(

@@ -757,3 +757,14 @@ def test_entry_point_non_utf8_locale(tmp_path: Path) -> None:
     )
     assert check.returncode == 0
     assert b"Traceback" not in check.stderr
+
+
+def test_check_deeply_nested_and_huge_numbers(tmp_path: Path) -> None:
+    deep = write(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
+    huge = write(
+        tmp_path / "huge.json", '[{"op": "add", "path": "/x", "value": ' + "1" * 5000 + "}]"
+    )
+    result = run("check", "-q", deep, huge)
+    assert result.lines[0] == f"{deep}:-:-: 400 too_deep The request body is nested too deeply."
+    assert result.lines[1].startswith(f"{huge}:-:-: - not_json Not JSON: ")
+    assert len(result.lines) == 2
