@@ -8,7 +8,7 @@ from typing import Any
 
 from ._apply import apply_operations
 from ._decode import DEFAULT_LIMITS, Limits, decode_body, dialect_of
-from ._parse import check_operations, parse_operations
+from ._parse import check_operations, parse_operations, to_operations
 from .errors import PatchError, make_error
 from .operations import Add, Operation, Remove, Replace
 from .rules import IMS, Rules
@@ -32,7 +32,7 @@ def patch_image(
     """
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        ops = parse_operations(decode_body(body, limits), v20, rules, limits)
+        ops = parse_operations(*decode_body(body, limits), v20, rules, limits)
         return apply_operations(image, ops, rules, admin)
     except PatchError as exc:
         exc.style = rules.error_style
@@ -53,7 +53,7 @@ def parse_patch(
     """
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        return tuple(parse_operations(decode_body(body, limits), v20, rules, limits))
+        return to_operations(parse_operations(*decode_body(body, limits), v20, rules, limits))
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -102,7 +102,7 @@ def iter_errors(
     errors: list[PatchError] = []
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        ops = parse_operations(decode_body(body, limits), v20, rules, limits, errors)
+        ops = parse_operations(*decode_body(body, limits), v20, rules, limits, errors)
         if not errors and image is not None:
             apply_operations(image, ops, rules, admin)
     except PatchError as exc:

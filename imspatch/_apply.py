@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._parse import ADD_IF_ABSENT, REMOVE, REPLACE, Plan, Step
 from .errors import PatchError, make_error
-from .operations import Add, Operation, Remove, Replace
 from .rules import Kind, Rules, json_equal
 
 __all__ = ["apply_operations"]
@@ -25,99 +25,118 @@ _MISSING: Any = object()
 
 
 def apply_operations(
-    image: Mapping[str, Any], ops: Sequence[Operation], rules: Rules, admin: bool
+    image: Mapping[str, Any], steps: Sequence[Step], rules: Rules, admin: bool
 ) -> dict[str, Any]:
-    """Apply checked *ops* to a copy of *image* and run the finishing checks."""
-    if not isinstance(image, Mapping):
+    """Apply checked *steps* to a copy of *image* and run the finishing checks."""
+    if image.__class__ is not dict and not isinstance(image, Mapping):
         msg = f"The image must be a mapping, not {type(image).__name__}."
         raise make_error("invalid_image", msg)
     state = dict(image)
     created: set[str] = set()  # extra properties set that the input did not have
     touched: dict[str, int] = {}  # name written -> index of the last op writing it
-    for index, op in enumerate(ops):
-        try:
-            _apply_one(state, image, op, rules, admin, created, touched, index)
-        except PatchError as exc:
-            exc.index = index
-            exc.pointer = op.path.text
-            raise
+    extra = Kind.EXTRA
+    index = 0
+    try:
+        for index, (plan, value) in enumerate(steps):
+            code, name, _, info = plan
+            # The hot path: a custom property nothing protects.
+            if info.kind is extra and not info.protected:
+                if code == REMOVE:
+                    if name not in state:
+                        raise _missing(name)
+                    del state[name]
+                    continue
+                if name in state:
+                    if code == ADD_IF_ABSENT:
+                        raise _present(name)
+                elif code == REPLACE:
+                    raise _missing(name)
+                elif name not in image:
+                    created.add(name)
+                state[name] = value if value.__class__ is str else _own(value)
+                touched[name] = index
+                continue
+            _apply_step(state, plan, value, rules, admin, touched, index)
+    except PatchError as exc:
+        exc.index = index
+        exc.pointer = steps[index][0][2]
+        raise
     if touched:
         try:
             _finish(state, image, rules, created, touched)
         except PatchError as exc:
             # A finishing error about one name points at the last op that wrote it.
             if exc.index is not None:
-                exc.pointer = ops[exc.index].path.text
+                exc.pointer = steps[exc.index][0][2]
             raise
     return state
 
 
-def _apply_one(
+def _missing(name: str) -> PatchError:
+    return make_error("no_such_property", f"Property {_n(name)} does not exist.")
+
+
+def _present(name: str) -> PatchError:
+    return make_error("already_present", f"Property {_n(name)} already present.")
+
+
+def _apply_step(
     state: dict[str, Any],
-    image: Mapping[str, Any],
-    op: Operation,
+    plan: Plan,
+    value: Any,
     rules: Rules,
     admin: bool,
-    created: set[str],
     touched: dict[str, int],
     index: int,
 ) -> None:
-    name = op.path.parts[0]
-    info = rules.info(name)
+    """Everything but an unprotected custom property, in upstream's order."""
+    code, name, _, info = plan
     kind = info.kind
     if kind is Kind.HIDDEN:
-        _hidden(name, op)
-    if not isinstance(op, Remove) and name in rules.admin_only and not admin:
+        _hidden(name, code, value)
+    if code != REMOVE and name in rules.admin_only and not admin:
         raise make_error("owner_admin_only", f"{name.capitalize()} can't be updated by non admin.")
     if info.protected:
-        _protect(state, name, op, rules)
-    if kind is Kind.EXTRA:
-        present = name in state
-        if isinstance(op, Remove):
-            if not present:
-                raise make_error("no_such_property", f"Property {_n(name)} does not exist.")
+        _protect(state, name, code, value, rules)
+    if kind is Kind.EXTRA:  # protected, and the value it already has
+        if code == REMOVE:  # pragma: no cover - protection refuses every remove
             del state[name]
-            return
-        if present and isinstance(op, Add) and op.if_absent:
-            raise make_error("already_present", f"Property {_n(name)} already present.")
-        if not present:
-            if isinstance(op, Replace):
-                raise make_error("no_such_property", f"Property {_n(name)} does not exist.")
-            if name not in image:
-                created.add(name)
-        state[name] = _own(op.value)
-        touched[name] = index
+        elif name in state:
+            if code == ADD_IF_ABSENT:
+                raise _present(name)
+            state[name] = _own(value)
+            touched[name] = index
+        else:  # pragma: no cover - protection refuses an absent name
+            raise _missing(name)
         return
     # A core attribute (or a phantom one): always present, never removable.
-    if isinstance(op, Remove):
+    if code == REMOVE:
         raise make_error("not_removable", f"Property {_n(name)} may not be removed.")
-    if isinstance(op, Add) and op.if_absent:
-        raise make_error("already_present", f"Property {_n(name)} already present.")
+    if code == ADD_IF_ABSENT:
+        raise _present(name)
     if kind is Kind.PHANTOM:
         if name in rules.unsettable:
             msg = f"Attribute {_n(name)} is not an image attribute and cannot be set."
             raise make_error("phantom_attribute", msg)
         return  # upstream sets an in-memory attribute nobody sees
-    _set_core(state, name, op.value, rules)
+    _set_core(state, name, value, rules)
     touched[name] = index
 
 
-def _hidden(name: str, op: Operation) -> None:
-    if isinstance(op, Replace) and not op.value:
+def _hidden(name: str, code: int, value: Any) -> None:
+    if code == REPLACE and not value:
         raise make_error("locations_empty", f"Cannot set {name} to empty list.")
-    verb = {"add": "add", "remove": "remove", "replace": "update"}[op.op]
+    verb = "remove" if code == REMOVE else "update" if code == REPLACE else "add"
     msg = f"It's not allowed to {verb} {name} if {name} are invisible."
     raise make_error("locations_hidden", msg)
 
 
-def _protect(state: dict[str, Any], name: str, op: Operation, rules: Rules) -> None:
+def _protect(state: dict[str, Any], name: str, code: int, value: Any, rules: Rules) -> None:
     """IMS: a protected name may only be "changed" to the value it has."""
-    if not isinstance(op, Remove):
+    if code != REMOVE:
         current = state.get(name, _MISSING)
         if current is not _MISSING and (
-            _same_set(op.value, current)
-            if name in rules.set_valued
-            else json_equal(op.value, current)
+            _same_set(value, current) if name in rules.set_valued else json_equal(value, current)
         ):
             return
     raise make_error("protected", f"Attribute {_n(name)} cannot be changed in this API.")

@@ -12,11 +12,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import MEDIA_TYPES, excerpt, make_error
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "decode_body", "dialect_of"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "Pending", "check_element", "decode_body", "dialect_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +106,27 @@ def _bad(code: str, message: str) -> Exception:
     return make_error(code, message)
 
 
-def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
+class Pending(NamedTuple):
+    """Decode-phase limits left for the parser; ``None``: cannot be breached."""
+
+    max_depth: int
+    max_string_length: int | None
+    max_members: int | None
+
+
+def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any], Pending | None]:
     """Turn a request body into the list of raw operation objects.
 
     *body* may be ``bytes`` (strict UTF-8 JSON), ``str`` (JSON text) or an
     already-decoded ``list``, which is checked to be JSON all the same.
+
+    Depth, string lengths and member counts of decoded text are left to the
+    parser, which looks at every operation anyway (:func:`check_element`);
+    the second item says which of those limits still need checking (``None``
+    when none do).
     """
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        raw = bytes(body)
+    if body.__class__ is bytes or isinstance(body, (bytes, bytearray, memoryview)):
+        raw = body if body.__class__ is bytes else bytes(body)
         if len(raw) > limits.max_body_bytes:
             raise _too_large(limits)
         try:
@@ -122,8 +135,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
             msg = f"Malformed JSON in request body: invalid UTF-8 at byte {exc.start}."
             raise _bad("invalid_utf8", msg) from None
         doc = _loads(text)
-        if doc.__class__ is list:
-            _check_tree(doc, limits, len(raw))
+        size = len(raw)
     elif isinstance(body, str):
         if len(body) > limits.max_body_bytes or (
             4 * len(body) > limits.max_body_bytes
@@ -131,11 +143,11 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
         ):
             raise _too_large(limits)
         doc = _loads(body)
-        if doc.__class__ is list:
-            _check_tree(doc, limits, len(body))
-    else:  # already decoded: it must be JSON all the same
+        size = len(body)
+    else:  # already decoded: checked to be JSON, limits included, right here
         _check_json(body, limits)
         doc = body
+        size = 0
     if not isinstance(doc, list):
         if isinstance(doc, dict):
             msg = "Request body must be a JSON array of operation objects."
@@ -144,7 +156,12 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
     if len(doc) > limits.max_operations:
         msg = f"The request has {len(doc)} operations; at most {limits.max_operations} are allowed."
         raise make_error("too_many_operations", msg)
-    return doc
+    if not size:
+        return doc, None
+    # n characters hold no longer string, and no object of more than n // 4 members
+    longest = limits.max_string_length if size > limits.max_string_length else None
+    widest = limits.max_members if size // 4 > limits.max_members else None
+    return doc, Pending(limits.max_depth, longest, widest)
 
 
 def _too_large(limits: Limits) -> Exception:
@@ -182,54 +199,41 @@ def _too_deep() -> Exception:
     return _bad("too_deep", "The request body is nested too deeply.")
 
 
-def _check_tree(doc: list[Any], limits: Limits, size: int) -> None:
-    """Depth always; string lengths and member counts only if *size* allows a breach.
-
-    A body of *size* characters cannot hold a longer string, nor an object
-    with more than ``size // 4`` members, so the common case walks containers
-    only.
-    """
-    max_depth = limits.max_depth
-    strings = size > limits.max_string_length
-    members = size // 4 > limits.max_members
-    stack: list[tuple[Any, int]] = [(doc, 1)]
+def check_element(element: Any, pending: Pending) -> None:
+    """The decode-phase limits *pending* for one element of the top-level array."""
+    max_depth, longest, widest = pending
+    stack: list[tuple[Any, int]] = [(element, 2)]
     while stack:
         node, depth = stack.pop()
+        cls = node.__class__
+        if cls is str:
+            if longest is not None and len(node) > longest:
+                raise _string_too_long(longest)
+            continue
+        if cls is not dict and cls is not list:
+            continue
         if depth > max_depth:
             raise _too_deep()
-        if node.__class__ is dict:
-            if members and len(node) > limits.max_members:
-                raise _too_many_members(limits)
-            if strings:
-                _check_strings(node, limits)
+        if cls is dict:
+            if widest is not None and len(node) > widest:
+                raise _too_many_members(widest)
+            if longest is not None:
+                stack.extend((key, depth) for key in node)
             children = node.values()
         else:
-            if strings:
-                _check_strings(node, limits)
             children = node
         for child in children:
-            if child.__class__ is dict or child.__class__ is list:
+            if child.__class__ is dict or child.__class__ is list or longest is not None:
                 stack.append((child, depth + 1))
 
 
-def _check_strings(node: dict[str, Any] | list[Any], limits: Limits) -> None:
-    longest = limits.max_string_length
-    items = [*node, *node.values()] if isinstance(node, dict) else node
-    for item in items:
-        if item.__class__ is str and len(item) > longest:
-            raise _string_too_long(limits)
-
-
-def _string_too_long(limits: Limits) -> Exception:
-    msg = (
-        f"A string in the request body is longer than max_string_length "
-        f"({limits.max_string_length} characters)."
-    )
+def _string_too_long(longest: int) -> Exception:
+    msg = f"A string in the request body is longer than max_string_length ({longest} characters)."
     return make_error("string_too_long", msg)
 
 
-def _too_many_members(limits: Limits) -> Exception:
-    msg = f"An object in the request body has more than max_members ({limits.max_members})."
+def _too_many_members(widest: int) -> Exception:
+    msg = f"An object in the request body has more than max_members ({widest})."
     return make_error("too_many_members", msg)
 
 
@@ -261,7 +265,7 @@ def _check_json(doc: object, limits: Limits) -> None:
                 raise _too_deep()
             if cls is dict:
                 if len(node) > limits.max_members:
-                    raise _too_many_members(limits)
+                    raise _too_many_members(limits.max_members)
                 for key, value in node.items():
                     if key.__class__ is not str:
                         raise _bad("not_json", "Member names must be strings.")
@@ -271,7 +275,7 @@ def _check_json(doc: object, limits: Limits) -> None:
                 stack.extend((child, depth + 1) for child in node)
         elif cls is str:
             if len(node) > limits.max_string_length:
-                raise _string_too_long(limits)
+                raise _string_too_long(limits.max_string_length)
             try:
                 node.encode("utf-8")
             except UnicodeEncodeError:

@@ -1,55 +1,144 @@
-"""Phase 2 (SPEC 4-6): each raw operation object to a checked ``Operation``.
+"""Phase 2 (SPEC 4-6): each raw operation object to a checked step.
 
 Per operation, in upstream's order: object check, op, path, pointer syntax
 and decoding, depth, ``value`` presence, name class (read-only / reserved),
 then the rule set's value check.  Each operation is fully validated before
 the next is looked at.
+
+A *step* is what the apply phase consumes: ``(plan, value)``.  A *plan* is
+everything about an operation that follows from its op and path alone —
+``(code, name, pointer text, NameInfo)`` — so it is computed once per
+distinct ``(op, path)`` and rule set, and a request that touches one key
+100,000 times validates its path once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._decode import Limits
+from ._decode import Limits, Pending, check_element
 from ._pointer import Pointer
 from .errors import PatchError, excerpt, make_error
 from .operations import Add, Operation, Remove, Replace
-from .rules import Kind, Rules
+from .rules import Kind, NameInfo, Rules
 
-__all__ = ["check_operation", "parse_operations"]
+__all__ = [
+    "ADD",
+    "ADD_IF_ABSENT",
+    "REMOVE",
+    "REPLACE",
+    "Plan",
+    "Step",
+    "check_operations",
+    "parse_operations",
+    "to_operations",
+]
 
+ADD, ADD_IF_ABSENT, REMOVE, REPLACE = range(4)
+Plan = tuple[int, str, str, NameInfo]  # (code, name, pointer text, info)
+_Cached = tuple[Plan, frozenset[type], Callable[[Any], bool]]  # plan, plain classes, accepts
+Step = tuple[Plan, Any]  # (plan, value); value is None for a remove
+
+_CODES = {
+    ("add", False): ADD,
+    ("add", True): ADD_IF_ABSENT,
+    ("remove", False): REMOVE,
+    ("remove", True): REMOVE,
+    ("replace", False): REPLACE,
+    ("replace", True): REPLACE,
+}
 _OPS = ("add", "remove", "replace")
 _EXPECTED = "It must be one of the following: add, remove, replace."
+_MISSING: Any = object()
 
 
 def parse_operations(
     doc: list[Any],
+    pending: Pending | None,
     v20: bool,
     rules: Rules,
     limits: Limits,
     errors: list[PatchError] | None = None,
-) -> list[Operation]:
+) -> list[Step]:
     """Parse every raw operation; raise the first error, or collect them all.
 
-    With *errors* given, each failing operation's error is appended and the
-    loop goes on (``iter_errors``); otherwise the first one is raised.
+    *pending* are the decode-phase limits :func:`decode_body` left to this
+    loop; a breach anywhere is a body-level error that beats every parse
+    error.  With *errors* given, each failing operation's error is appended
+    and the loop goes on (``iter_errors``); otherwise the first is raised.
     """
-    ops: list[Operation] = []
-    append = ops.append
+    steps: list[Step] = []
+    append = steps.append
+    plans = rules.plans(v20)
     max_pointer = limits.max_pointer_length
+    longest = widest = None
+    if pending is not None:
+        longest, widest = pending.max_string_length, pending.max_members
+    op: Any
+    path: Any
     for index, raw in enumerate(doc):
+        # The common case: a flat object whose op and path were seen before.
+        if raw.__class__ is dict:
+            if v20:
+                op = "replace" if "replace" in raw else "add" if "add" in raw else "remove"
+                path = raw.get(op)
+            else:
+                op = raw.get("op")
+                path = raw.get("path")
+            if op.__class__ is str and path.__class__ is str and len(path) <= max_pointer:
+                cached = plans.get((op, path))
+                value = raw.get("value", _MISSING)
+                if (
+                    cached is not None
+                    and len(raw) == (1 if v20 else 2) + (value is not _MISSING)
+                    and value.__class__ is not dict
+                    and value.__class__ is not list
+                    and (widest is None or len(raw) <= widest)
+                    and (
+                        longest is None
+                        or (
+                            len(path) <= longest
+                            and (value.__class__ is not str or len(value) <= longest)
+                        )
+                    )
+                ):
+                    plan, plain, accepts = cached
+                    if plan[0] == REMOVE:
+                        append((plan, None))
+                        continue
+                    if value.__class__ in plain or (value is not _MISSING and accepts(value)):
+                        append((plan, value))
+                        continue
+        if pending is not None:
+            try:
+                check_element(raw, pending)
+            except PatchError as exc:
+                if errors is None:
+                    raise
+                errors[:] = [exc]
+                return steps
         try:
-            append(_parse_one(raw, v20, rules, max_pointer))
+            append(_parse_one(raw, v20, rules, max_pointer, plans))
         except PatchError as exc:
             exc.index = index
             if errors is None:
+                if pending is not None:  # a body-level error further on still wins
+                    for element in doc[index + 1 :]:
+                        check_element(element, pending)
                 raise
             errors.append(exc)
-    return ops
+    return steps
 
 
-def _parse_one(raw: Any, v20: bool, rules: Rules, max_pointer: int) -> Operation:
+def _one_op_member(raw: dict[str, Any]) -> bool:
+    return ("add" in raw) + ("remove" in raw) + ("replace" in raw) == 1
+
+
+def _parse_one(
+    raw: Any, v20: bool, rules: Rules, max_pointer: int, plans: dict[tuple[str, str], _Cached]
+) -> Step:
+    """The full check of one operation, in upstream's order."""
     if raw.__class__ is not dict:
         raise make_error("operation_not_object", "Operations must be JSON objects.")
     op: Any
@@ -83,20 +172,24 @@ def _parse_one(raw: Any, v20: bool, rules: Rules, max_pointer: int) -> Operation
     try:
         pointer = Pointer.parse(path)
         check_depth(op, pointer, rules)
-        if op == "remove":
-            check_operation(op, pointer, None, rules)
-            return Remove(pointer)
-        if "value" not in raw:
-            msg = f'Operation "{op}" requires a member named "value".'
-            raise make_error("missing_value", msg)
-        value = raw["value"]
-        check_operation(op, pointer, value, rules)
+        value = None
+        if op != "remove":
+            if "value" not in raw:
+                msg = f'Operation "{op}" requires a member named "value".'
+                raise make_error("missing_value", msg)
+            value = raw["value"]
+        plan = make_plan(op, pointer, v20, rules)
+        check_value(plan, pointer, value, rules)
     except PatchError as exc:
         exc.pointer = path
         raise
-    if op == "replace":
-        return Replace(pointer, value)
-    return Add(pointer, value, v20)
+    if len(plans) < _PLAN_CACHE_SIZE and len(path) <= 512:
+        rule = plan[3].field
+        plans[op, path] = (plan, rule._plain, rule.accepts)
+    return plan, value
+
+
+_PLAN_CACHE_SIZE = 65536
 
 
 def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:
@@ -108,8 +201,8 @@ def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:
         raise make_error("invalid_path", excerpt(msg, 160) if len(msg) > 160 else msg)
 
 
-def check_operation(op: str, pointer: Pointer, value: Any, rules: Rules) -> None:
-    """The static checks: name class (403), then the value (400)."""
+def make_plan(op: str, pointer: Pointer, v20: bool, rules: Rules) -> Plan:
+    """The name-class check (403); on success, the operation's plan."""
     name = pointer.parts[0]
     info = rules.info(name)
     kind = info.kind
@@ -117,21 +210,26 @@ def check_operation(op: str, pointer: Pointer, value: Any, rules: Rules) -> None
         raise make_error("read_only", f"Attribute {_quoted(name)} is read-only.")
     if kind is Kind.RESERVED:
         raise make_error("reserved", f"Attribute {_quoted(name)} is reserved.")
-    if op == "remove":
+    if len(pointer.parts) > 1 and op != "remove":  # an element of an array (locations/N)
+        items = info.field.items
+        if items is not None:
+            info = info._replace(field=items)
+    return _CODES[op, v20], name, pointer.text, info
+
+
+def check_value(plan: Plan, pointer: Pointer, value: Any, rules: Rules) -> None:
+    """The value checks of an add or replace (400)."""
+    code, name, _, info = plan
+    if code == REMOVE:
         return
     if (
-        kind is Kind.EXTRA
+        info.kind is Kind.EXTRA
         and rules.max_name_length is not None
         and len(name) > rules.max_name_length
     ):
         msg = f"Custom property should not be greater than {rules.max_name_length} characters."
         raise make_error("property_name_too_long", msg)
-    rule = info.field
-    if len(pointer.parts) > 1:  # an element of an array attribute (locations/N)
-        if rule.items is None:  # pragma: no cover - depth rules only allow arrays
-            return
-        rule = rule.items
-    problem = rule.check(value)
+    problem = info.field.check(value)
     if problem is not None:
         raise make_error(*problem)
 
@@ -140,28 +238,42 @@ def _quoted(name: str) -> str:
     return f"'{name}'" if len(name) <= 64 else excerpt(name)
 
 
-def check_operations(ops: Iterable[object], rules: Rules) -> list[Operation]:
-    """Re-check operations built by a caller (``apply_patch``): type, depth, names, values."""
-    checked: list[Operation] = []
+def check_operations(ops: Iterable[object], rules: Rules) -> list[Step]:
+    """Check operations built by a caller (``apply_patch``): type, depth, names, values."""
+    steps: list[Step] = []
     for index, op in enumerate(ops):
         try:
-            cls = op.__class__
-            if cls is not Add and cls is not Remove and cls is not Replace:
-                msg = f"Expected an Add, Remove or Replace operation, not {cls.__name__}."
+            if not isinstance(op, (Add, Remove, Replace)):
+                msg = f"Expected an Add, Remove or Replace operation, not {type(op).__name__}."
                 raise make_error("invalid_operation", msg)
-            assert isinstance(op, (Add, Remove, Replace))  # for the type checker
             pointer = op.path
             if pointer.__class__ is not Pointer:
                 msg = f"An operation's path must be a Pointer, not {type(pointer).__name__}."
                 raise make_error("invalid_operation", msg)
+            value = None if isinstance(op, Remove) else op.value
             try:
                 check_depth(op.op, pointer, rules)
-                check_operation(op.op, pointer, getattr(op, "value", None), rules)
+                plan = make_plan(op.op, pointer, isinstance(op, Add) and op.if_absent, rules)
+                check_value(plan, pointer, value, rules)
             except PatchError as exc:
                 exc.pointer = pointer.text
                 raise
         except PatchError as exc:
             exc.index = index
             raise
-        checked.append(op)
-    return checked
+        steps.append((plan, value))
+    return steps
+
+
+def to_operations(steps: list[Step]) -> tuple[Operation, ...]:
+    """The public, dialect-neutral form of parsed steps."""
+    ops: list[Operation] = []
+    for (code, _, text, _), value in steps:
+        pointer = Pointer.parse(text)
+        if code == REMOVE:
+            ops.append(Remove(pointer))
+        elif code == REPLACE:
+            ops.append(Replace(pointer, value))
+        else:
+            ops.append(Add(pointer, value, code == ADD_IF_ABSENT))
+    return tuple(ops)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -61,6 +62,38 @@ class Field:
     message: str | None = None
     length_code: str | None = None
     length_message: str | None = None
+    # Classes whose values pass without further thought (no enum, pattern, ...),
+    # and for a string rule with only lengths and a pattern, those three.
+    _plain: frozenset[type] = field(init=False, repr=False, compare=False)
+    _text: tuple[int, int, re.Pattern[str] | None] | None = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        simple = self.enum is None and self.items is None and not self.properties
+        plain = {cls for t in self.types for cls in _JSON_TYPES[t] if t != "integer"}
+        unbounded = simple and self.pattern is None and not self.min_length
+        object.__setattr__(
+            self, "_plain", frozenset(plain if unbounded and self.max_length is None else ())
+        )
+        text = None
+        if simple and "string" in self.types:
+            pattern = None if self.pattern is None else _regex(self.pattern)
+            text = (self.min_length, self.max_length or sys.maxsize, pattern)
+        object.__setattr__(self, "_text", text)
+
+    def accepts(self, value: Any) -> bool:
+        """Whether *value* passes: :meth:`check` with fast answers for common cases."""
+        if value.__class__ in self._plain:
+            return True
+        text = self._text
+        if text is not None and value.__class__ is str:
+            shortest, longest, pattern = text
+            if shortest <= len(value) <= longest and (
+                pattern is None or pattern.search(value) is not None
+            ):
+                return True
+        return self.check(value) is None
 
     def check(self, value: Any) -> tuple[str, str] | None:
         """Return ``(code, message)`` for the first violation, or ``None``."""
@@ -355,6 +388,13 @@ class Rules:
     property_quota: int = 128
     tag_quota: int = 128
     _names: dict[str, NameInfo] = field(init=False, default_factory=dict, repr=False)
+    _plans: tuple[dict[Any, Any], dict[Any, Any]] = field(
+        init=False, default_factory=lambda: ({}, {}), repr=False
+    )
+
+    def plans(self, v20: bool) -> dict[Any, Any]:
+        """The parser's cache of checked ``(op, path)`` plans for one dialect."""
+        return self._plans[v20]
 
     @property
     def error_style(self) -> str:

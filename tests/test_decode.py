@@ -276,3 +276,20 @@ def test_pointer_length_limit() -> None:
     assert "max_pointer_length (5 characters)" in info.value.message
     assert imspatch.patch_image(SAMPLE, [{"op": "replace", "path": "/name", "value": "x"}],
                                 media_type=V21, limits=limits)["name"] == "x"  # fmt: skip
+
+
+def test_a_body_level_limit_anywhere_beats_every_operation_error() -> None:
+    deep = {"op": "remove", "path": "/x", "value": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
+    ops = [{"op": "replace", "path": "/id", "value": 1}, {"op": "bogus"}, deep]
+    for data in (json.dumps(ops).encode(), json.dumps(ops), ops):
+        assert where(err(data) if not isinstance(data, list) else err(json.dumps(data))) == (
+            MalformedPatch, 400, "too_deep", None, None
+        )
+        errors = list(imspatch.iter_errors(data, media_type=V21))
+        assert [(e.code, e.index) for e in errors] == [("too_deep", None)]
+    long_value = {"op": "remove", "path": "/x", "value": "y" * 20}
+    limits = Limits(max_string_length=10)
+    raw = json.dumps([{"op": "replace", "path": "/id", "value": 1}, long_value])
+    with pytest.raises(LimitExceeded) as info:
+        imspatch.patch_image(SAMPLE, raw, media_type=V21, limits=limits)
+    assert (info.value.code, info.value.index) == ("string_too_long", None)
