@@ -276,12 +276,16 @@ class ImageHandler(BaseHTTPRequestHandler):
     # -- plumbing
 
     def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        length_text = self.headers.get("Content-Length") or "0"
+        length = int(length_text) if length_text.isdigit() else -1
         limit = imspatch.DEFAULT_LIMITS.max_body_bytes
-        if length > limit:  # refuse before reading; the engine would say the same
+        body = b""
+        if length < 0:
+            reply = self._error(400, "bad_request", "Invalid Content-Length.")
+            self.close_connection = True
+        elif length > limit:  # refuse before reading; the engine would say the same
             reply = self._error(413, "body_too_large", f"Body larger than {limit} bytes.")
             self.close_connection = True
-            body = b""
         else:
             body = self.rfile.read(length) if length else b""
             try:
