@@ -15,12 +15,12 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_check() -> None:
-    result = run("ruff", "check", "imspatch", "tests", "scripts")
+    result = run("ruff", "check", "imspatch", "tests", "scripts", "examples", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", "imspatch")
+    result = run("ruff", "format", "--check", "imspatch", "examples", "tests/clients")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
