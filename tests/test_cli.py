@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -465,8 +466,10 @@ def test_check_progress_bar_on_a_terminal(tmp_path: Path, monkeypatch: pytest.Mo
 def test_check_many_files_in_one_process(tmp_path: Path) -> None:
     for i in range(2000):
         write(tmp_path / f"d{i % 10}" / f"{i}.json", [v21("replace", "/name", f"n{i}")])
-    result = run("check", "-q", tmp_path)
-    assert (result.status, result.out) == (0, "")
+    result = run("check", tmp_path)
+    assert result.status == 0
+    assert len(result.lines) == 2000
+    assert result.lines[0] == f"{tmp_path}/d0/0.json: ok v2.1"
 
 
 # --- apply --------------------------------------------------------------------------
@@ -768,3 +771,92 @@ def test_check_deeply_nested_and_huge_numbers(tmp_path: Path) -> None:
     assert result.lines[0] == f"{deep}:-:-: 400 too_deep The request body is nested too deeply."
     assert result.lines[1].startswith(f"{huge}:-:-: - not_json Not JSON: ")
     assert len(result.lines) == 2
+
+
+def test_explicit_auto_media_type() -> None:
+    assert run("check", "--media-type", "auto", RENAME20).lines == [f"{RENAME20}: ok v2.0"]
+
+
+def test_read_limits_on_streams_and_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "MAX_FILE_BYTES", 100_000)
+    result = run("check", "-q", "/dev/zero")  # no size to go by: read in chunks
+    assert result.lines == ["/dev/zero:-:-: - too_large File is larger than 100000 bytes."]
+
+
+def test_read_a_pipe_in_chunks(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    body = json.dumps([v21("add", f"/p{i:04d}", "x" * 100) for i in range(1000)]).encode()
+    assert len(body) > 65536
+
+    def writer() -> None:
+        with fifo.open("wb") as handle:
+            handle.write(body)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    result = run("check", "-q", "--rules", "glance", "--image", SAMPLE_PATH, fifo)
+    thread.join()
+    assert result.lines == [
+        f"{fifo}:-:-: 413 too_many_properties The limit has been exceeded on the number of "
+        "allowed image properties. Attempted: 1015, Maximum: 128"
+    ]
+
+
+def test_text_stdin_that_is_not_utf8() -> None:
+    stream = io.TextIOWrapper(io.BytesIO(b'["\xff"]'), encoding="utf-8")
+    result = run("check", "-q", "-", stdin=stream)
+    assert result.lines == ["-:-:-: - not_utf8 Not UTF-8: invalid byte at position 2."]
+
+
+def test_stderr_without_isatty(tmp_path: Path) -> None:
+    class Closed(io.StringIO):
+        def isatty(self) -> bool:
+            raise ValueError("I/O operation on closed file")
+
+    argv = ["check", str(RENAME20), str(RENAME21)]
+    assert cli.run(argv, stdout=io.StringIO(), stderr=Closed()) == 0
+
+
+class FailingStream:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def read(self, size: int = -1) -> str:
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "line"),
+    [
+        (OSError(5, "Input/output error"), "-:-:-: - unreadable Input/output error"),
+        (
+            UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+            "-:-:-: - not_utf8 Not UTF-8: invalid byte at position 0.",
+        ),
+    ],
+)
+def test_stdin_read_errors(exc: Exception, line: str) -> None:
+    assert run("check", "-q", "-", stdin=FailingStream(exc)).lines == [line]
+
+
+def test_walk_follows_symlinks_to_files(tmp_path: Path) -> None:
+    target = write(tmp_path / "real" / "patch.txt", "[]")
+    (tmp_path / "walk").mkdir()
+    (tmp_path / "walk" / "a.json").symlink_to(target)  # named *.json: checked
+    (tmp_path / "walk" / "b.txt").symlink_to(target)  # not *.json: skipped
+    (tmp_path / "walk" / "c.txt").symlink_to("nowhere")  # dangling, not *.json: skipped
+    result = run("check", tmp_path / "walk")
+    assert result.lines == [f"{tmp_path}/walk/a.json: ok v2.0/v2.1 (empty patch)"]
+
+
+def test_main_uses_the_process_streams(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    monkeypatch.setattr(sys, "argv", ["imspatch", "check", str(RENAME21)])
+    assert cli.main() == 0
+    assert capsys.readouterr().out == f"{RENAME21}: ok v2.1\n"
+
+    def interrupted(*args: Any, **kwargs: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run", interrupted)
+    assert cli.main() == 130

@@ -238,3 +238,11 @@ def test_property_ims(media_type: str, pair: Any) -> None:
 @given(data=st.data())
 def test_property_glance(media_type: str, admin: bool, data: st.DataObject) -> None:
     _roundtrip(GLANCE, admin, media_type, data.draw(image_pairs(GLANCE, admin)))
+
+
+def test_unreachable_values_raise() -> None:
+    with pytest.raises(PatchError) as info:
+        diff_images({"tags": ["a"]}, {"tags": ["b", "b"]}, rules=GLANCE)
+    assert (info.value.code, info.value.pointer) == ("not_expressible", "/tags")
+    # unhashable "tags" are no set the engine would store: a plain change, refused
+    assert codes({"tags": [["a"]]}, {"tags": [["b"]]}, rules=GLANCE) == [("/tags", "invalid_value")]
