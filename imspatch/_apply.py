@@ -9,7 +9,6 @@ is returned: all or nothing.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,6 @@ from .rules import Kind, Rules, json_equal
 
 __all__ = ["apply_operations"]
 
-_FOUR_BYTE = re.compile("[\U00010000-\U0010ffff]")
 _INT32_MAX = 2**31 - 1
 _MISSING: Any = object()
 
@@ -211,7 +209,7 @@ def _finish(
         if name in touched:
             old = image.get(name)
             for tag in state[name]:
-                if _FOUR_BYTE.search(tag) and not (isinstance(old, list) and tag in old):
+                if _has_four_byte(tag) and not (isinstance(old, list) and tag in old):
                     msg = "Param values can't contain 4 byte unicode."
                     raise make_error("four_byte_unicode", msg, index=touched[name])
 
@@ -220,13 +218,13 @@ def _check_four_byte(
     state: dict[str, Any], image: Mapping[str, Any], rules: Rules, touched: dict[str, int]
 ) -> None:
     """4-byte characters in a changed value or a new name: 400, upstream's order."""
-    suspects = [
-        name
-        for name in touched
-        if name in state
-        and name not in rules.set_valued
-        and (_has_four_byte(name) or _has_four_byte(state[name]))
-    ]
+    suspects = []
+    for name in touched:
+        value = state.get(name)
+        if (not name.isascii() or (value.__class__ is str and not value.isascii())) and (
+            name not in rules.set_valued and (_has_four_byte(name) or _has_four_byte(value))
+        ):
+            suspects.append(name)
     if not suspects:
         return
     changed = {
@@ -249,4 +247,9 @@ def _check_four_byte(
 
 
 def _has_four_byte(value: Any) -> bool:
-    return value.__class__ is str and not value.isascii() and _FOUR_BYTE.search(value) is not None
+    """U+10000 and above: the characters that take two UTF-16 code units."""
+    return (
+        value.__class__ is str
+        and not value.isascii()
+        and len(value.encode("utf-16-le", "surrogatepass")) != 2 * len(value)
+    )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from json.scanner import make_scanner
 from typing import Any, Literal, NamedTuple
 
 from .errors import MEDIA_TYPES, excerpt, make_error
@@ -53,6 +55,9 @@ def dialect_of(media_type: object) -> Literal["v2.0", "v2.1"]:
     Parameters after ``;`` are ignored; type and subtype compare
     case-insensitively, surrounding whitespace ignored (RFC 9110).
     """
+    dialect = MEDIA_TYPES.get(media_type) if media_type.__class__ is str else None
+    if dialect is not None:
+        return dialect
     if isinstance(media_type, str):
         dialect = MEDIA_TYPES.get(media_type.partition(";")[0].strip().lower())
         if dialect is not None:
@@ -97,6 +102,8 @@ def _float(text: str) -> float:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant, parse_float=_float)
+# The C scanner itself: JSONDecoder.decode without its two Python frames.
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)  # type: ignore[arg-type]
 # A \uD800-\uDFFF escape is the only way JSON text can carry a lone surrogate;
 # the precise check runs only when this cheap search finds one.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -169,11 +176,23 @@ def _too_large(limits: Limits) -> Exception:
     return make_error("body_too_large", msg)
 
 
+_JSON_SPACE = " \t\n\r"
+
+
 def _loads(text: str) -> Any:
     if not text or text.isspace():
         raise _bad("empty_body", "Body expected in request.")
     try:
-        doc = _DECODER.decode(text)
+        start = len(text) - len(text.lstrip(_JSON_SPACE))
+        try:
+            doc, end = _SCAN(text, start)
+        except StopIteration as exc:
+            raise json.JSONDecodeError("Expecting value", text, exc.value) from None
+        stop = len(text)
+        while stop > end and text[stop - 1] in _JSON_SPACE:
+            stop -= 1
+        if end != stop:
+            raise json.JSONDecodeError("Extra data", text, end)
     except _DuplicateMemberError as exc:
         msg = f"Malformed JSON in request body: duplicate member name {_short(exc)}."
         raise _bad("duplicate_member", msg) from None

@@ -65,7 +65,7 @@ class Field:
     # Classes whose values pass without further thought (no enum, pattern, ...),
     # and for a string rule with only lengths and a pattern, those three.
     _plain: frozenset[type] = field(init=False, repr=False, compare=False)
-    _text: tuple[int, int, re.Pattern[str] | None] | None = field(
+    _text: tuple[int, int, str | None] | None = field(
         init=False, repr=False, compare=False
     )
 
@@ -78,8 +78,7 @@ class Field:
         )
         text = None
         if simple and "string" in self.types:
-            pattern = None if self.pattern is None else _regex(self.pattern)
-            text = (self.min_length, self.max_length or sys.maxsize, pattern)
+            text = (self.min_length, self.max_length or sys.maxsize, self.pattern)
         object.__setattr__(self, "_text", text)
 
     def accepts(self, value: Any) -> bool:
@@ -90,7 +89,7 @@ class Field:
         if text is not None and value.__class__ is str:
             shortest, longest, pattern = text
             if shortest <= len(value) <= longest and (
-                pattern is None or pattern.search(value) is not None
+                pattern is None or _regex(pattern).search(value) is not None
             ):
                 return True
         return self.check(value) is None
