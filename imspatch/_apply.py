@@ -32,13 +32,11 @@ def apply_operations(
     state = dict(image)
     created: set[str] = set()  # extra properties set that the input did not have
     touched: dict[str, int] = {}  # name written -> index of the last op writing it
-    extra = Kind.EXTRA
     index = 0
     try:
         for index, (plan, value) in enumerate(steps):
-            code, name, _, info = plan
-            # The hot path: a custom property nothing protects.
-            if info.kind is extra and not info.protected:
+            code, name, _, _, plain = plan
+            if plain:  # the hot path: a custom property nothing protects
                 if code == REMOVE:
                     if name not in state:
                         raise _missing(name)
@@ -88,7 +86,7 @@ def _apply_step(
     index: int,
 ) -> None:
     """Everything but an unprotected custom property, in upstream's order."""
-    code, name, _, info = plan
+    code, name, _, info, _ = plan
     kind = info.kind
     if kind is Kind.HIDDEN:
         _hidden(name, code, value)

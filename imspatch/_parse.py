@@ -36,7 +36,9 @@ __all__ = [
 ]
 
 ADD, ADD_IF_ABSENT, REMOVE, REPLACE = range(4)
-Plan = tuple[int, str, str, NameInfo]  # (code, name, pointer text, info)
+# (code, name, pointer text, info, plain): plain is true for an unprotected
+# custom property, the apply loop's hot path
+Plan = tuple[int, str, str, NameInfo, bool]
 _Cached = tuple[Plan, frozenset[type], Callable[[Any], bool]]  # plan, plain classes, accepts
 Step = tuple[Plan, Any]  # (plan, value); value is None for a remove
 
@@ -75,6 +77,8 @@ def parse_operations(
     longest = widest = None
     if pending is not None:
         longest, widest = pending.max_string_length, pending.max_members
+    unlimited = longest is None and widest is None
+    keys = 1 if v20 else 2  # members besides "value" of a flat operation
     op: Any
     path: Any
     for index, raw in enumerate(doc):
@@ -86,24 +90,32 @@ def parse_operations(
             else:
                 op = raw.get("op")
                 path = raw.get("path")
-            if op.__class__ is str and path.__class__ is str and len(path) <= max_pointer:
+            try:
                 cached = plans.get((op, path))
+            except TypeError:  # an unhashable op or path: the full check says why
+                cached = None
+            if cached is not None:
+                plan, plain, accepts = cached
                 value = raw.get("value", _MISSING)
                 if (
-                    cached is not None
-                    and len(raw) == (1 if v20 else 2) + (value is not _MISSING)
+                    len(raw) == keys + (value is not _MISSING)
+                    and len(path) <= max_pointer
                     and value.__class__ is not dict
                     and value.__class__ is not list
-                    and (widest is None or len(raw) <= widest)
                     and (
-                        longest is None
+                        unlimited
                         or (
-                            len(path) <= longest
-                            and (value.__class__ is not str or len(value) <= longest)
+                            (widest is None or len(raw) <= widest)
+                            and (
+                                longest is None
+                                or (
+                                    len(path) <= longest
+                                    and (value.__class__ is not str or len(value) <= longest)
+                                )
+                            )
                         )
                     )
                 ):
-                    plan, plain, accepts = cached
                     if plan[0] == REMOVE:
                         append((plan, None))
                         continue
@@ -214,12 +226,13 @@ def make_plan(op: str, pointer: Pointer, v20: bool, rules: Rules) -> Plan:
         items = info.field.items
         if items is not None:
             info = info._replace(field=items)
-    return _CODES[op, v20], name, pointer.text, info
+    plain = kind is Kind.EXTRA and not info.protected
+    return _CODES[op, v20], name, pointer.text, info, plain
 
 
 def check_value(plan: Plan, pointer: Pointer, value: Any, rules: Rules) -> None:
     """The value checks of an add or replace (400)."""
-    code, name, _, info = plan
+    code, name, _, info, _ = plan
     if code == REMOVE:
         return
     if (
@@ -268,7 +281,7 @@ def check_operations(ops: Iterable[object], rules: Rules) -> list[Step]:
 def to_operations(steps: list[Step]) -> tuple[Operation, ...]:
     """The public, dialect-neutral form of parsed steps."""
     ops: list[Operation] = []
-    for (code, _, text, _), value in steps:
+    for (code, _, text, _, _), value in steps:
         pointer = Pointer.parse(text)
         if code == REMOVE:
             ops.append(Remove(pointer))

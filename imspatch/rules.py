@@ -65,9 +65,7 @@ class Field:
     # Classes whose values pass without further thought (no enum, pattern, ...),
     # and for a string rule with only lengths and a pattern, those three.
     _plain: frozenset[type] = field(init=False, repr=False, compare=False)
-    _text: tuple[int, int, str | None] | None = field(
-        init=False, repr=False, compare=False
-    )
+    _text: tuple[int, int, str | None] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         simple = self.enum is None and self.items is None and not self.properties
