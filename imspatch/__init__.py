@@ -12,24 +12,48 @@ sets, no I/O, all or nothing::
     'test01'
 """
 
-from ._api import apply_patch, dump_patch, iter_errors, parse_patch, patch_image
-from ._decode import DEFAULT_LIMITS, Limits
-from .errors import (
-    ACCEPT_PATCH,
-    ERROR_CODES,
-    MEDIA_TYPES,
-    ForbiddenChange,
-    HTTPResponse,
-    LimitExceeded,
-    MalformedPatch,
-    PatchConflict,
-    PatchError,
-    UnsupportedMediaType,
-)
-from .operations import Add, Operation, Pointer, Remove, Replace
-from .rules import GLANCE, IMS, Field, Rules
+# The names below are imported on first use (PEP 562), so that ``imspatch
+# --help`` and ``import imspatch.errors`` do not pay for the whole engine.
+# Type checkers and IDEs read the TYPE_CHECKING block; keep both lists equal
+# (a test should check that every name in __all__ resolves).
+
+from importlib import import_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._api import apply_patch, dump_patch, iter_errors, parse_patch, patch_image
+    from ._decode import DEFAULT_LIMITS, Limits
+    from ._diff import diff_images, iter_diff_errors
+    from .errors import (
+        ACCEPT_PATCH,
+        ERROR_CODES,
+        MEDIA_TYPES,
+        ForbiddenChange,
+        HTTPResponse,
+        LimitExceeded,
+        MalformedPatch,
+        PatchConflict,
+        PatchError,
+        UnsupportedMediaType,
+    )
+    from .operations import Add, Operation, Pointer, Remove, Replace
+    from .rules import GLANCE, IMS, Field, Rules
 
 __version__ = "0.1.0"
+
+_SOURCES = {
+    "._api": ("apply_patch", "dump_patch", "iter_errors", "parse_patch", "patch_image"),
+    "._decode": ("DEFAULT_LIMITS", "Limits"),
+    "._diff": ("diff_images", "iter_diff_errors"),
+    ".errors": (
+        "ACCEPT_PATCH", "ERROR_CODES", "MEDIA_TYPES", "ForbiddenChange", "HTTPResponse",
+        "LimitExceeded", "MalformedPatch", "PatchConflict", "PatchError",
+        "UnsupportedMediaType",
+    ),
+    ".operations": ("Add", "Operation", "Pointer", "Remove", "Replace"),
+    ".rules": ("GLANCE", "IMS", "Field", "Rules"),
+}  # fmt: skip
+_WHERE = {name: module for module, names in _SOURCES.items() for name in names}
 
 __all__ = [
     "ACCEPT_PATCH",
@@ -55,8 +79,24 @@ __all__ = [
     "UnsupportedMediaType",
     "__version__",
     "apply_patch",
+    "diff_images",
     "dump_patch",
+    "iter_diff_errors",
     "iter_errors",
     "parse_patch",
     "patch_image",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        msg = f"module 'imspatch' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

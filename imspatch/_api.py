@@ -10,7 +10,7 @@ from ._apply import apply_operations
 from ._decode import DEFAULT_LIMITS, Limits, decode_body, dialect_of
 from ._parse import check_operations, parse_operations, to_operations
 from .errors import PatchError, make_error
-from .operations import Add, Operation, Remove, Replace
+from .operations import Add, Operation, Pointer, Remove, Replace
 from .rules import IMS, Rules
 
 __all__ = ["apply_patch", "dump_patch", "iter_errors", "parse_patch", "patch_image"]
@@ -112,6 +112,13 @@ def iter_errors(
     yield from errors
 
 
+def _reads_back(path: str) -> tuple[str, ...] | None:
+    try:
+        return Pointer.parse(path).parts
+    except PatchError:
+        return None
+
+
 def dump_patch(ops: Iterable[Operation], *, media_type: str) -> bytes:
     """Serialise operations as a body of *media_type* (compact UTF-8 JSON).
 
@@ -126,6 +133,11 @@ def dump_patch(ops: Iterable[Operation], *, media_type: str) -> bytes:
             msg = f"Expected an Add, Remove or Replace operation, not {type(op).__name__}."
             raise make_error("invalid_operation", msg, index=index)
         path = op.path.text
+        if _reads_back(path) != op.path.parts:
+            msg = (
+                "No path text reads back as this pointer (Glance strips whitespace, collapses //)."
+            )
+            raise make_error("not_expressible", msg, index=index, pointer=path)
         if isinstance(op, Add) and op.if_absent != v20:
             dialect = "v2.0" if v20 else "v2.1"
             meaning = "add only if absent" if op.if_absent else "add or overwrite"

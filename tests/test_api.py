@@ -198,3 +198,22 @@ def test_a_pointer_needs_string_tokens(parts: Any) -> None:
     with pytest.raises(MalformedPatch) as info:
         Pointer(parts)
     assert info.value.code == "invalid_operation"
+
+
+def test_lazy_exports_agree_with_all() -> None:
+    import importlib  # noqa: PLC0415
+
+    module = importlib.import_module("imspatch")
+    assert set(module.__all__) == {*module._WHERE, "__version__"}
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+    assert "patch_image" in dir(module)
+    with pytest.raises(AttributeError):
+        module.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("parts", [(" x",), ("x ",), ("\t",), ("", "x"), ("a", "")])
+def test_dump_patch_refuses_pointers_no_text_reads_back_as(parts: tuple[str, ...]) -> None:
+    with pytest.raises(MalformedPatch) as info:
+        imspatch.dump_patch([Remove(Pointer(parts))], media_type=V21)
+    assert (info.value.code, info.value.index) == ("not_expressible", 0)
