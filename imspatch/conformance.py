@@ -95,18 +95,35 @@ NOT_ON_CREATE: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
-def conformance_requests(*, rules: Rules = IMS, admin: bool = False) -> st.SearchStrategy[Request]:
-    """The requests :func:`check` draws: ``(media_type, body, image)``.
+def conformance_requests(
+    *, rules: Rules = IMS, admin: bool = False
+) -> list[tuple[str, float, st.SearchStrategy[Request]]]:
+    """The requests :func:`check` draws, in parts: ``(name, share, strategy)``.
 
-    Requests that succeed first (they shrink best), then invalid ones of every
-    kind (:func:`~imspatch.strategies.labelled_errors`), then parse-valid
-    requests the apply phase may refuse.
+    Each part gets its *share* of the examples, so that every kind of request
+    is sent whatever the seed: invalid ones of each group of
+    :func:`~imspatch.strategies.labelled_errors` (wrong media type, bad body,
+    parse-time, apply-time and finishing errors), requests that succeed, and
+    parse-valid requests whose first doubtful operation decides the outcome.
     """
-    return st.one_of(
-        ims_st.requests(rules=rules, admin=admin, applicable=True, min_size=1, max_size=4),
-        ims_st.labelled_errors(rules=rules, admin=admin).map(lambda r: (r[0], r[1], r[2])),
-        ims_st.requests(rules=rules, admin=admin, max_size=4),
-    )
+
+    def invalid(group: str) -> st.SearchStrategy[Request]:
+        labelled = ims_st.labelled_errors(rules=rules, admin=admin, groups=(group,))
+        return labelled.map(lambda r: (r[0], r[1], r[2]))
+
+    return [
+        ("wrong media types", 0.05, invalid("media_type")),
+        ("malformed bodies", 0.05, invalid("body")),
+        ("operations refused at parse time", 0.15, invalid("parse")),
+        (
+            "requests that succeed",
+            0.25,
+            ims_st.requests(rules=rules, admin=admin, applicable=True, min_size=1, max_size=4),
+        ),
+        ("operations refused in the apply phase", 0.15, invalid("apply")),
+        ("requests refused by the finishing checks", 0.1, invalid("finish")),
+        ("parse-valid requests", 0.25, ims_st.requests(rules=rules, admin=admin, max_size=4)),
+    ]
 
 
 @dataclass
@@ -301,9 +318,52 @@ def check(
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
-    strategy = conformance_requests(rules=rules, admin=admin) if requests is None else requests
+    if requests is None:
+        parts = conformance_requests(rules=rules, admin=admin)
+    else:
+        parts = [("requests", 1.0, requests)]
+    budgets = _allot(max_examples, [share for _, share, _ in parts])
     statuses: Counter[int] = Counter()
     calls = [0]
+    for (part, _, strategy), budget in zip(parts, budgets, strict=True):
+        found = _run(sut, strategy, budget, seed, rules, admin, ignored, statuses, calls)
+        if found is not None:
+            mismatch, note = found
+            where = part
+            break
+    else:
+        return Summary(calls[0], seed, statuses)
+    settings_text = f"rules {rules.name}, admin {'on' if admin else 'off'}, seed {seed}"
+    head = (
+        f"The system under test disagrees with imspatch ({settings_text}) after "
+        f"{calls[0]} requests; the smallest failing request found among {where}{note}:"
+    )
+    raise NonConformance(f"{head}\n{mismatch.report()}", mismatch, seed, calls[0]) from None
+
+
+def _allot(total: int, shares: list[float]) -> list[int]:
+    """Split *total* examples by *shares* (largest remainders), at least one each."""
+    weight = sum(shares)
+    exact = [total * share / weight for share in shares]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: counts[i] - exact[i])
+    for i in by_remainder[: total - sum(counts)]:
+        counts[i] += 1
+    return [max(1, n) for n in counts]
+
+
+def _run(
+    sut: SystemUnderTest,
+    strategy: st.SearchStrategy[Request],
+    max_examples: int,
+    seed: int,
+    rules: Rules,
+    admin: bool,
+    ignored: Collection[str],
+    statuses: Counter[int],
+    calls: list[int],
+) -> tuple[Mismatch, str] | None:
+    """One hypothesis run; the shrunk mismatch and a note, or None if all agree."""
 
     @hypothesis_seed(seed)
     @settings(
@@ -323,24 +383,16 @@ def check(
         if mismatch is not None:
             raise _Disagreement(mismatch)
 
-    note = ""
     try:
         conform()
     except _Disagreement as exc:
-        mismatch = exc.mismatch
+        return exc.mismatch, ""
     except Flaky as exc:
         inner = [e for e in getattr(exc, "exceptions", ()) if isinstance(e, _Disagreement)]
         if not inner:
             raise
-        mismatch, note = inner[0].mismatch, " (it did not fail again when retried: flaky)"
-    else:
-        return Summary(calls[0], seed, statuses)
-    settings_text = f"rules {rules.name}, admin {'on' if admin else 'off'}, seed {seed}"
-    head = (
-        f"The system under test disagrees with imspatch ({settings_text}) after "
-        f"{calls[0]} requests; the smallest failing request found{note}:"
-    )
-    raise NonConformance(f"{head}\n{mismatch.report()}", mismatch, seed, calls[0]) from None
+        return inner[0].mismatch, " (it did not fail again when retried: flaky)"
+    return None
 
 
 # --- HTTP -------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from .operations import Add, Operation, Pointer, Remove, Replace
 from .rules import IMS, Kind, Rules, json_equal
 
 __all__ = [
+    "GROUPS",
     "Labelled",
     "images",
     "json_values",
@@ -569,6 +570,8 @@ _BAD_VALUES: tuple[tuple[str, Any], ...] = (
     ("max_ram", 1024),
 )
 
+#: The kinds of defect :func:`labelled_errors` draws from, by phase.
+GROUPS = ("parse", "apply", "finish", "body", "media_type")
 _PARSE_DEFECTS = (
     "not_object", "no_op", "bad_op", "no_path", "path_type", "pointer", "no_value",
     "value", "long_name", "read_only", "reserved",
@@ -906,7 +909,13 @@ class _Defects:
 
 
 @st.composite
-def labelled_errors(draw: st.DrawFn, *, rules: Rules = IMS, admin: bool = False) -> Labelled:
+def labelled_errors(
+    draw: st.DrawFn,
+    *,
+    rules: Rules = IMS,
+    admin: bool = False,
+    groups: Iterable[str] = GROUPS,
+) -> Labelled:
     """An invalid request, and the status and error code it must get under *rules*.
 
     Known by construction, not by asking the engine: operations that are
@@ -928,11 +937,18 @@ def labelled_errors(draw: st.DrawFn, *, rules: Rules = IMS, admin: bool = False)
 
     Defects a rule set makes impossible (e.g. a negative ``min_ram`` under
     IMS, where ``min_ram`` is protected) are replaced by a missing property.
+    *groups* restricts the defects to some of :data:`GROUPS`: ``"media_type"``
+    (415), ``"body"`` (400 before any operation is read), ``"parse"`` (400 and
+    403 at parse time), ``"apply"`` (400, 403, 409, 413 in the apply phase),
+    ``"finish"`` (400 and 413 from the whole-request checks).
     """
     image = draw(images(rules=rules))
     media_type = draw(media_types())
     dialect = MEDIA_TYPES[media_type]
-    group = draw(st.sampled_from(("parse", "apply", "finish", "body", "media_type")))
+    chosen = tuple(groups)
+    if not chosen or not set(chosen) <= set(GROUPS):
+        raise ValueError(f"groups must be some of {GROUPS}, not {chosen!r}")
+    group = draw(st.sampled_from(chosen))
     if group == "media_type":
         bad = draw(st.sampled_from(_BAD_MEDIA_TYPES))
         body = draw(st.sampled_from((b"[]", b"", b"[", *(b for b, _ in _BAD_BODIES[:3]))))

@@ -20,7 +20,7 @@ from imspatch import strategies as ims_st
 from .conftest import ROOT
 
 SMALL = dataclasses.replace(GLANCE, name="small", tag_quota=2, property_quota=3)
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def engine(rules: imspatch.Rules = IMS, admin: bool = False) -> conformance.SystemUnderTest:
@@ -51,13 +51,13 @@ def ops_of(body: bytes) -> list[Any]:
 )
 def test_the_engine_conforms_to_itself(rules: imspatch.Rules, admin: bool) -> None:
     summary = conformance.check(
-        engine(rules, admin), rules=rules, admin=admin, max_examples=40, seed=5
+        engine(rules, admin), rules=rules, admin=admin, max_examples=30, seed=5
     )
-    assert summary.examples == 40
+    assert summary.examples == 30
     assert summary.seed == 5
-    assert sum(summary.statuses.values()) == 40
+    assert sum(summary.statuses.values()) == 30
     assert 200 in summary.statuses
-    assert "40 requests (seed 5)" in str(summary)
+    assert "30 requests (seed 5)" in str(summary)
 
 
 def test_what_a_server_owns_is_ignored_and_tags_are_a_set() -> None:
@@ -279,8 +279,10 @@ def test_conform_command_finds_a_server_with_other_rules(
     assert "(rules glance, admin on, seed 1)" in out
     assert "the smallest failing request found" in out
     assert "  as stored:  {" in out
-    assert "expected: 200" in out
-    assert "actual:   403" in out or "actual:   400" in out
+    expected = out.split("\nexpected: ", 1)[1][:3]
+    actual = out.split("\nactual:   ", 1)[1][:3]
+    assert expected != actual
+    assert actual != "200"  # the IMS server is the stricter one
     assert f"repeat with: imspatch conform {ims_server} --rules glance --admin" in out
 
 
