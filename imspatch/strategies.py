@@ -936,7 +936,8 @@ def labelled_errors(
       property quota (the image is padded to the quota first).
 
     Defects a rule set makes impossible (e.g. a negative ``min_ram`` under
-    IMS, where ``min_ram`` is protected) are replaced by a missing property.
+    IMS, where ``min_ram`` is protected) are replaced by another of the same
+    phase (an operation that is not an object, a missing property).
     *groups* restricts the defects to some of :data:`GROUPS`: ``"media_type"``
     (415), ``"body"`` (400 before any operation is read), ``"parse"`` (400 and
     403 at parse time), ``"apply"`` (400, 403, 409, 413 in the apply phase),
@@ -965,14 +966,15 @@ def labelled_errors(
     if group == "parse":
         defect = draw(st.sampled_from(_PARSE_DEFECTS))
         found = _parse_defect(draw, defect, rules, dialect)
-        if found is not None:
-            before, after = parse_valid(3), parse_valid(2)
-            item, code = found
-            status = 403 if code in ("read_only", "reserved") else 400
-            items = [*(_spell(op, dialect) for op in before), item]
-            items += [_spell(op, dialect) for op in after]
-            return Labelled(media_type, _dump(items), image, status, code)
-        group = "apply"
+        if found is None:  # not possible here: an operation that is not an object is
+            found = _parse_defect(draw, "not_object", rules, dialect)
+            assert found is not None
+        before, after = parse_valid(3), parse_valid(2)
+        item, code = found
+        status = 403 if code in ("read_only", "reserved") else 400
+        items = [*(_spell(op, dialect) for op in before), item]
+        items += [_spell(op, dialect) for op in after]
+        return Labelled(media_type, _dump(items), image, status, code)
     defect = draw(st.sampled_from(_APPLY_DEFECTS if group == "apply" else _FINISH_DEFECTS))
     ops, state = _applicable_ops(draw, rules, image, dialect, admin, 3)
     defects = _Defects(draw, rules, state, image, dialect, admin)
