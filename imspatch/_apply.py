@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._parse import ADD_IF_ABSENT, REMOVE, REPLACE, Plan, Step
-from .errors import PatchError, make_error
+from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
 
 __all__ = ["apply_operations"]
@@ -69,11 +69,11 @@ def apply_operations(
 
 
 def _missing(name: str) -> PatchError:
-    return make_error("no_such_property", f"Property {_n(name)} does not exist.")
+    return make_error("no_such_property", f"Property {shown_name(name)} does not exist.")
 
 
 def _present(name: str) -> PatchError:
-    return make_error("already_present", f"Property {_n(name)} already present.")
+    return make_error("already_present", f"Property {shown_name(name)} already present.")
 
 
 def _apply_step(
@@ -107,12 +107,12 @@ def _apply_step(
         return
     # A core attribute (or a phantom one): always present, never removable.
     if code == REMOVE:
-        raise make_error("not_removable", f"Property {_n(name)} may not be removed.")
+        raise make_error("not_removable", f"Property {shown_name(name)} may not be removed.")
     if code == ADD_IF_ABSENT:
         raise _present(name)
     if kind is Kind.PHANTOM:
         if name in rules.unsettable:
-            msg = f"Attribute {_n(name)} is not an image attribute and cannot be set."
+            msg = f"Attribute {shown_name(name)} is not an image attribute and cannot be set."
             raise make_error("phantom_attribute", msg)
         return  # upstream sets an in-memory attribute nobody sees
     _set_core(state, name, value, rules)
@@ -135,7 +135,7 @@ def _protect(state: dict[str, Any], name: str, code: int, value: Any, rules: Rul
             _same_set(value, current) if name in rules.set_valued else json_equal(value, current)
         ):
             return
-    raise make_error("protected", f"Attribute {_n(name)} cannot be changed in this API.")
+    raise make_error("protected", f"Attribute {shown_name(name)} cannot be changed in this API.")
 
 
 def _same_set(value: Any, current: Any) -> bool:
@@ -151,7 +151,7 @@ def _set_core(state: dict[str, Any], name: str, value: Any, rules: Rules) -> Non
         msg = f"Attribute {name} can be only replaced for a queued image."
         raise make_error("format_not_queued", msg)
     if name in rules.non_negative and value and value < 0:
-        msg = f"Invalid value '{value}' for parameter '{name}': Cannot be a negative value"
+        msg = f"Invalid value '{excerpt(value)}' for parameter '{name}': Cannot be a negative value"
         raise make_error("negative_value", msg)
     if name in rules.set_valued:
         quota = rules.tag_quota
@@ -173,10 +173,6 @@ def _own(value: Any) -> Any:
     if value.__class__ is list or value.__class__ is dict:
         return copy.deepcopy(value)
     return value
-
-
-def _n(name: str) -> str:
-    return name if len(name) <= 64 else name[:64] + "..."
 
 
 def _finish(
@@ -240,7 +236,7 @@ def _check_four_byte(
             msg = "Property names can't contain 4 byte unicode."
             raise make_error("four_byte_unicode", msg, index=touched[name])
         if _has_four_byte(state[name]):
-            msg = f"{_n(name).title()} can't contain 4 byte unicode characters."
+            msg = f"{shown_name(name.title())} can't contain 4 byte unicode characters."
             raise make_error("four_byte_unicode", msg, index=touched[name])
 
 

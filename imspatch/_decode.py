@@ -94,6 +94,16 @@ def _constant(name: str) -> Any:
     raise _NotFiniteError(name)
 
 
+_MAX_DIGITS = 4300  # CPython's default int_max_str_digits, independent of its setting
+_TOO_LONG = 10**_MAX_DIGITS
+
+
+def _int(text: str) -> int:
+    if len(text) - text.startswith("-") > _MAX_DIGITS:
+        raise _NotFiniteError(text[:32])
+    return int(text)
+
+
 def _float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
@@ -101,7 +111,9 @@ def _float(text: str) -> float:
     return value
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant, parse_float=_float)
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object, parse_constant=_constant, parse_float=_float, parse_int=_int
+)
 # The C scanner itself: JSONDecoder.decode without its two Python frames.
 _SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)  # type: ignore[arg-type]
 # A \uD800-\uDFFF escape is the only way JSON text can carry a lone surrogate;
@@ -161,7 +173,10 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any
             raise _bad("not_an_array", msg)
         raise _bad("unexpected_body_type", "Unexpected body type. Expected list/dict.")
     if len(doc) > limits.max_operations:
-        msg = f"The request has {len(doc)} operations; at most {limits.max_operations} are allowed."
+        msg = (
+            f"The request has {len(doc)} operations, more than max_operations "
+            f"({limits.max_operations})."
+        )
         raise make_error("too_many_operations", msg)
     if not size:
         return doc, None
@@ -172,7 +187,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any
 
 
 def _too_large(limits: Limits) -> Exception:
-    msg = f"The request body is larger than {limits.max_body_bytes} bytes."
+    msg = f"The request body is larger than max_body_bytes ({limits.max_body_bytes} bytes)."
     return make_error("body_too_large", msg)
 
 
@@ -197,7 +212,10 @@ def _loads(text: str) -> Any:
         msg = f"Malformed JSON in request body: duplicate member name {_short(exc)}."
         raise _bad("duplicate_member", msg) from None
     except _NotFiniteError as exc:
-        msg = f"Malformed JSON in request body: {_short(exc)} is not a finite number."
+        msg = (
+            f"Malformed JSON in request body: {_short(exc)} is not a number imspatch "
+            f"accepts (NaN, infinite, or more than {_MAX_DIGITS} digits)."
+        )
         raise _bad("invalid_number", msg) from None
     except RecursionError:
         raise _too_deep() from None
@@ -302,7 +320,10 @@ def _check_json(doc: object, limits: Limits) -> None:
         elif cls is float:
             if not math.isfinite(node):
                 raise _bad("invalid_number", f"{node!r} is not a finite number.")
-        elif node is None or cls is bool or cls is int:
+        elif cls is int:
+            if not -_TOO_LONG < node < _TOO_LONG:
+                raise _bad("invalid_number", f"An integer has more than {_MAX_DIGITS} digits.")
+        elif node is None or cls is bool:
             pass
         else:
             raise _bad("not_json", f"A value of type {cls.__name__} is not JSON.")

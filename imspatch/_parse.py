@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._decode import Limits, Pending, check_element
-from ._pointer import Pointer
-from .errors import PatchError, excerpt, make_error
+from ._pointer import CACHE_SIZE, CACHED_KEY_MAX, Pointer
+from .errors import PatchError, excerpt, make_error, shown_name
 from .operations import Add, Operation, Remove, Replace
 from .rules import Kind, NameInfo, Rules
 
@@ -170,7 +170,7 @@ def _parse_one(
             msg = f"Unable to find `op` in JSON Schema change. {_EXPECTED}"
             raise make_error("missing_op", msg)
         if op.__class__ is not str or op not in _OPS:
-            shown = op if op.__class__ is str and len(op) <= 64 else excerpt(op)
+            shown = shown_name(op) if op.__class__ is str else excerpt(op)
             raise make_error("invalid_op", f"Invalid operation: `{shown}`. {_EXPECTED}")
         if "path" not in raw:
             raise make_error("missing_path", "Unable to find 'path' in JSON Schema change")
@@ -195,13 +195,12 @@ def _parse_one(
     except PatchError as exc:
         exc.pointer = path
         raise
-    if len(plans) < _PLAN_CACHE_SIZE and len(path) <= 512:
+    if len(path) <= CACHED_KEY_MAX:
+        if len(plans) >= CACHE_SIZE:  # bounded memory; a flood only costs speed
+            plans.clear()
         rule = plan[3].field
         plans[op, path] = (plan, rule._plain, rule.accepts)
     return plan, value
-
-
-_PLAN_CACHE_SIZE = 65536
 
 
 def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:
@@ -209,8 +208,8 @@ def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:
     parts = pointer.parts
     limits = rules.path_depth.get(parts[0])
     if len(parts) != (1 if limits is None else limits.get(op, 1)):
-        msg = "Invalid JSON pointer for this resource: '/{}'".format("/".join(parts))
-        raise make_error("invalid_path", excerpt(msg, 160) if len(msg) > 160 else msg)
+        msg = "Invalid JSON pointer for this resource: '/{}'".format(shown_name("/".join(parts)))
+        raise make_error("invalid_path", msg)
 
 
 def make_plan(op: str, pointer: Pointer, v20: bool, rules: Rules) -> Plan:
@@ -248,7 +247,8 @@ def check_value(plan: Plan, pointer: Pointer, value: Any, rules: Rules) -> None:
 
 
 def _quoted(name: str) -> str:
-    return f"'{name}'" if len(name) <= 64 else excerpt(name)
+    shown = shown_name(name)
+    return f"'{shown}'" if shown is name else shown
 
 
 def check_operations(ops: Iterable[object], rules: Rules) -> list[Step]:

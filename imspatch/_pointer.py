@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import excerpt, make_error
 
-__all__ = ["Pointer"]
+__all__ = ["CACHED_KEY_MAX", "CACHE_SIZE", "Pointer"]
 
 _ADJACENT = re.compile(r"/\s*?/")
 _BAD_TILDE = re.compile(r"~[^01]")
@@ -73,16 +73,18 @@ class Pointer:
                 p.replace("~1", "/").replace("~0", "~").strip() for p in text.lstrip("/").split("/")
             )
             pointer = cls(parts, text)
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        if len(text) <= _CACHE_KEY_MAX:
+        if len(text) <= CACHED_KEY_MAX:
+            if len(_CACHE) >= CACHE_SIZE:
+                _CACHE.clear()
             _CACHE[text] = pointer
         return pointer
 
 
 _CACHE: dict[str, Pointer] = {}
-_CACHE_SIZE = 4096
-_CACHE_KEY_MAX = 512
+#: The caches of pointers, names and plans hold at most this many entries of
+#: keys up to CACHED_KEY_MAX characters (a few MiB), then start again.
+CACHE_SIZE = 4096
+CACHED_KEY_MAX = 256
 
 
 def _validate(text: str) -> None:

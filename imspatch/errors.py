@@ -28,6 +28,7 @@ __all__ = [
     "UnsupportedMediaType",
     "excerpt",
     "make_error",
+    "shown_name",
 ]
 
 #: The two media types of ``PATCH /v2/images/{image_id}`` and their dialects.
@@ -124,15 +125,50 @@ def excerpt(value: object, limit: int = _EXCERPT) -> str:
     *limit* characters is cut and marked with an ellipsis, so no message ever
     carries a large piece of the request.
     """
+    text = _sketch(value, limit + 1, 0)
+    return (
+        text[:limit] + ("..." if not text.startswith('"') else '..."')
+        if len(text) > limit
+        else text
+    )
+
+
+def _sketch(value: object, budget: int, depth: int) -> str:
+    """JSON-like text of *value*, about *budget* characters at most, in O(budget)."""
     if isinstance(value, str):
-        head = value[: limit + 1]
-        text = json.dumps(head[:limit], ensure_ascii=True)
-        return text[:-1] + '..."' if len(head) > limit else text
-    try:
-        text = json.dumps(value, ensure_ascii=True, allow_nan=True)[: limit + 1]
-    except (TypeError, ValueError, RecursionError):
-        text = f"<{type(value).__name__}>"
-    return text[:limit] + "..." if len(text) > limit else text
+        return json.dumps(value[:budget], ensure_ascii=True)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):  # no str() of a huge int: it may raise, and it is slow
+        return str(value) if -(10**30) < value < 10**30 else "<a very large integer>"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, dict)):
+        if depth >= 3 or budget <= 2:
+            return "[...]" if isinstance(value, list) else "{...}"
+        parts, size = [], 2
+        items = value.items() if isinstance(value, dict) else value
+        for item in items:
+            part = (
+                _sketch(item[0], 20, depth + 1) + ": " + _sketch(item[1], budget, depth + 1)
+                if isinstance(value, dict)
+                else _sketch(item, budget, depth + 1)
+            )
+            parts.append(part)
+            size += len(part) + 2
+            if size > budget:
+                parts.append("...")
+                break
+        inner = ", ".join(parts)
+        return f"[{inner}]" if isinstance(value, list) else f"{{{inner}}}"
+    return f"<{type(value).__name__}>"
+
+
+def shown_name(name: str) -> str:
+    """An attribute name for a message: as is when short and printable, else escaped."""
+    if len(name) <= _EXCERPT and name.isprintable():
+        return name
+    return excerpt(name)
 
 
 class HTTPResponse(NamedTuple):

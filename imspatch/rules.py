@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
 
+from ._pointer import CACHE_SIZE, CACHED_KEY_MAX
 from .errors import excerpt
 
 __all__ = ["GLANCE", "IMS", "Field", "Kind", "NameInfo", "Rules", "json_equal"]
@@ -403,7 +404,9 @@ class Rules:
         known = self._names.get(name)
         if known is None:
             known = self._classify(name)
-            if len(self._names) < 65536:
+            if len(name) <= CACHED_KEY_MAX:
+                if len(self._names) >= CACHE_SIZE:
+                    self._names.clear()
                 self._names[name] = known
         return known
 

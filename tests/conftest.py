@@ -21,6 +21,9 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# A standalone fuzzing script, not a test module (its import needs atheris).
+collect_ignore = ["fuzz/atheris_harness.py"]
+
 ROOT = Path(__file__).resolve().parent.parent
 V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
