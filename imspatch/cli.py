@@ -28,6 +28,7 @@ little more than the interpreter's own start-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -123,6 +124,12 @@ _COMMANDS = {
         "'add' (fails with 409 if the name exists), have no exact spelling in the other "
         "dialect: give --image to decide them, or they are reported and nothing is written.",
     ),
+    "conform": (
+        "check a running server against the engine (needs hypothesis)",
+        "Send generated requests to a server offering POST /v2/images and "
+        "GET/PATCH/DELETE /v2/images/{id}; report the smallest request it answers "
+        "differently from imspatch. 'imspatch conform --help' lists the options.",
+    ),
     "diff": (
         "print the smallest patch that turns image OLD into NEW",
         "Print the smallest patch that turns image OLD into NEW using only changes the rule "
@@ -206,7 +213,12 @@ def _diff_arguments(p: argparse.ArgumentParser) -> None:
     _common(p, media=False)
 
 
+def _conform_arguments(p: argparse.ArgumentParser) -> None:  # pragma: no cover - see run()
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="URL and options")
+
+
 _ARGUMENTS = {
+    "conform": _conform_arguments,
     "check": _check_arguments,
     "apply": _apply_arguments,
     "convert": _convert_arguments,
@@ -247,6 +259,8 @@ def run(
     err = sys.stderr if stderr is None else stderr
     inp = sys.stdin if stdin is None else stdin
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["conform"]:  # its own parser, in imspatch.conformance
+        return _conform(arguments[1:], out, err)
     parser = _build_parser(out, err, arguments)
     try:
         args = parser.parse_args(arguments)
@@ -261,6 +275,16 @@ def run(
         return tool.diff()
     except _Exit as exc:
         return exc.status
+
+
+def _conform(argv: list[str], out: IO[str], err: IO[str]) -> int:
+    try:
+        from imspatch import conformance  # noqa: PLC0415 - needs the optional hypothesis
+    except ImportError:
+        err.write("imspatch conform needs hypothesis: pip install 'imspatch[hypothesis]'\n")
+        return 2
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        return conformance.main(argv)
 
 
 def main() -> int:

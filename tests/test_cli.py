@@ -860,3 +860,16 @@ def test_main_uses_the_process_streams(monkeypatch: pytest.MonkeyPatch, capsys: 
 
     monkeypatch.setattr(cli, "run", interrupted)
     assert cli.main() == 130
+
+
+def test_conform_is_dispatched_to_the_conformance_runner() -> None:
+    result = run("conform", "--help")
+    assert result.status == 0
+    assert "usage: imspatch conform" in result.out
+    assert "--max-examples" in result.out
+    missing_url = run("conform")
+    assert missing_url.status == 2
+    assert "URL" in missing_url.err
+    unreachable = run("conform", "http://127.0.0.1:9/", "--timeout", "1")
+    assert unreachable.status == 2
+    assert "cannot test http://127.0.0.1:9/" in unreachable.err
