@@ -125,12 +125,12 @@ def excerpt(value: object, limit: int = _EXCERPT) -> str:
     *limit* characters is cut and marked with an ellipsis, so no message ever
     carries a large piece of the request.
     """
+    if isinstance(value, str):
+        head = value[: limit + 1]
+        text = json.dumps(head[:limit], ensure_ascii=True)
+        return text[:-1] + '..."' if len(head) > limit else text
     text = _sketch(value, limit + 1, 0)
-    return (
-        text[:limit] + ("..." if not text.startswith('"') else '..."')
-        if len(text) > limit
-        else text
-    )
+    return text[:limit] + "..." if len(text) > limit else text
 
 
 def _sketch(value: object, budget: int, depth: int) -> str:

@@ -307,11 +307,13 @@ GLANCE_PHANTOMS = frozenset(
         "__ge__", "__getattribute__", "__getstate__", "__gt__", "__hash__", "__init__",
         "__init_subclass__", "__le__", "__lt__", "__module__", "__ne__", "__new__",
         "__reduce__", "__reduce_ex__", "__repr__", "__setattr__", "__sizeof__", "__str__",
-        "__subclasshook__", "__weakref__",
+        "__subclasshook__", "__weakref__", "__abstractmethods__",
     }
 )  # fmt: skip
 #: Phantoms upstream cannot set at all (404 or 500 there); imspatch says 403.
-GLANCE_UNSETTABLE = frozenset({"image_id", "extra_properties", "base", "__class__", "__dict__"})
+GLANCE_UNSETTABLE = frozenset(
+    {"image_id", "extra_properties", "base", "__class__", "__dict__", "__weakref__"}
+)
 
 IMS_NAME = Field(
     ("string",),

@@ -393,7 +393,9 @@ def test_property_quota_comes_before_four_byte() -> None:
 # --- phantom attributes (reference 8) ---------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["member", "helper", "context", "delete", "set_data", "__doc__"])
+@pytest.mark.parametrize(
+    "name", ["member", "helper", "context", "delete", "set_data", "__doc__", "__abstractmethods__"]
+)
 def test_inert_phantom_attributes_behave_as_upstream(name: str) -> None:
     assert ok([r(f"/{name}", "x")]) == BASE
     assert ok([a(f"/{name}", "x")]) == BASE
@@ -401,7 +403,9 @@ def test_inert_phantom_attributes_behave_as_upstream(name: str) -> None:
     assert err([{"add": f"/{name}", "value": "x"}], media_type=V20).code == "already_present"
 
 
-@pytest.mark.parametrize("name", ["image_id", "extra_properties", "base", "__class__"])
+@pytest.mark.parametrize(
+    "name", ["image_id", "extra_properties", "base", "__class__", "__dict__", "__weakref__"]
+)
 def test_phantoms_upstream_crashes_on_are_403(name: str) -> None:
     e = err([r(f"/{name}", "x")])
     assert where(e) == (ForbiddenChange, 403, "phantom_attribute", 0, f"/{name}")
