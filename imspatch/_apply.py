@@ -165,7 +165,7 @@ def _set_core(state: dict[str, Any], name: str, value: Any, rules: Rules) -> Non
             return  # a set: the same members in another order change nothing
         state[name] = list(dict.fromkeys(value))
         return
-    state[name] = _own(value)
+    state[name] = value if value.__class__ is str else _own(value)
 
 
 def _own(value: Any) -> Any:
@@ -184,7 +184,7 @@ def _finish(
 ) -> None:
     """Whole-request checks, in upstream's save order (reference 10)."""
     quota = rules.property_quota
-    if quota >= 0 and any(name in state for name in created):
+    if created and quota >= 0 and any(name in state for name in created):
         count = sum(1 for key in state if key.__class__ is str and rules.is_counted(key))
         if count > quota:
             msg = (
@@ -212,7 +212,7 @@ def _check_four_byte(
     state: dict[str, Any], image: Mapping[str, Any], rules: Rules, touched: dict[str, int]
 ) -> None:
     """4-byte characters in a changed value or a new name: 400, upstream's order."""
-    suspects = []
+    suspects: list[str] = []
     for name in touched:
         value = state.get(name)
         if (not name.isascii() or (value.__class__ is str and not value.isascii())) and (
