@@ -141,18 +141,20 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def import_times(module: str, baseline: str, runs: int) -> dict[str, Any]:
-    """``python -c '<module statement>'`` against a baseline, interleaved subprocesses.
+def import_times(
+    module: str, baseline: str, runs: int, *, module_code: str | None = None
+) -> dict[str, Any]:
+    """``python -c 'import X'`` against a baseline, interleaved subprocesses.
 
-    The statements are Python code (``"from imspatch import patch_image"``):
-    ``import imspatch`` alone is lazy (PEP 562) and would hide the engine's cost.
+    *module_code* replaces ``import X``: ``import imspatch`` alone is lazy
+    (PEP 562), so the engine's cost shows with ``from imspatch import patch_image``.
 
     On the CPU clock the child's user + system time is measured (rusage),
     else its wall time; min and median are kept.
     """
     cmds = {
-        module: [sys.executable, "-c", module],
-        baseline: [sys.executable, "-c", baseline],
+        module: [sys.executable, "-c", module_code or f"import {module}"],
+        baseline: [sys.executable, "-c", f"import {baseline}"],
     }
     cpu = clock is time.process_time
     measure_child = _child_cpu if cpu else time.perf_counter

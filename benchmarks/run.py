@@ -333,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         data["memory"] = _memory(memory_cases, engines)
         print("measuring import time ...", file=sys.stderr)
         data["import"] = harness.import_times(
-            "from imspatch import patch_image", "import json", 3 if args.quick else 25
+            "imspatch",
+            "json",
+            3 if args.quick else 25,
+            module_code="from imspatch import patch_image",
         )
     data["targets"] = targets(data)
 
