@@ -143,10 +143,6 @@ def parse_operations(
     return steps
 
 
-def _one_op_member(raw: dict[str, Any]) -> bool:
-    return ("add" in raw) + ("remove" in raw) + ("replace" in raw) == 1
-
-
 def _parse_one(
     raw: Any, v20: bool, rules: Rules, max_pointer: int, plans: dict[tuple[str, str], _Cached]
 ) -> Step:
@@ -191,7 +187,7 @@ def _parse_one(
                 raise make_error("missing_value", msg)
             value = raw["value"]
         plan = make_plan(op, pointer, v20, rules)
-        check_value(plan, pointer, value, rules)
+        check_value(plan, value, rules)
     except PatchError as exc:
         exc.pointer = path
         raise
@@ -199,7 +195,7 @@ def _parse_one(
         if len(plans) >= CACHE_SIZE:  # bounded memory; a flood only costs speed
             plans.clear()
         rule = plan[3].field
-        plans[op, path] = (plan, rule._plain, rule.accepts)
+        plans[op, path] = (plan, rule.plain_types, rule.accepts)
     return plan, value
 
 
@@ -229,7 +225,7 @@ def make_plan(op: str, pointer: Pointer, v20: bool, rules: Rules) -> Plan:
     return _CODES[op, v20], name, pointer.text, info, plain
 
 
-def check_value(plan: Plan, pointer: Pointer, value: Any, rules: Rules) -> None:
+def check_value(plan: Plan, value: Any, rules: Rules) -> None:
     """The value checks of an add or replace (400)."""
     code, name, _, info, _ = plan
     if code == REMOVE:
@@ -267,7 +263,7 @@ def check_operations(ops: Iterable[object], rules: Rules) -> list[Step]:
             try:
                 check_depth(op.op, pointer, rules)
                 plan = make_plan(op.op, pointer, isinstance(op, Add) and op.if_absent, rules)
-                check_value(plan, pointer, value, rules)
+                check_value(plan, value, rules)
             except PatchError as exc:
                 exc.pointer = pointer.text
                 raise

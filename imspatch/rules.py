@@ -63,9 +63,10 @@ class Field:
     message: str | None = None
     length_code: str | None = None
     length_message: str | None = None
-    # Classes whose values pass without further thought (no enum, pattern, ...),
-    # and for a string rule with only lengths and a pattern, those three.
-    _plain: frozenset[type] = field(init=False, repr=False, compare=False)
+    #: Python classes whose values pass without further thought (the rule has no
+    #: enum, pattern, length or item rule); ``_text``: lengths and pattern of a
+    #: plain string rule.  Both are derived, for :meth:`accepts`.
+    plain_types: frozenset[type] = field(init=False, repr=False, compare=False)
     _text: tuple[int, int, str | None] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +74,7 @@ class Field:
         plain = {cls for t in self.types for cls in _JSON_TYPES[t] if t != "integer"}
         unbounded = simple and self.pattern is None and not self.min_length
         object.__setattr__(
-            self, "_plain", frozenset(plain if unbounded and self.max_length is None else ())
+            self, "plain_types", frozenset(plain if unbounded and self.max_length is None else ())
         )
         text = None
         if simple and "string" in self.types:
@@ -82,7 +83,7 @@ class Field:
 
     def accepts(self, value: Any) -> bool:
         """Whether *value* passes: :meth:`check` with fast answers for common cases."""
-        if value.__class__ in self._plain:
+        if value.__class__ in self.plain_types:
             return True
         text = self._text
         if text is not None and value.__class__ is str:
