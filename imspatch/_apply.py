@@ -115,7 +115,7 @@ def _apply_step(
             msg = f"Attribute {shown_name(name)} is not an image attribute and cannot be set."
             raise make_error("phantom_attribute", msg)
         return  # upstream sets an in-memory attribute nobody sees
-    _set_core(state, name, value, rules)
+    _set_core(state, name, value, rules, unchanged_if_equal=info.protected)
     touched[name] = index
 
 
@@ -145,7 +145,12 @@ def _same_set(value: Any, current: Any) -> bool:
         return False
 
 
-def _set_core(state: dict[str, Any], name: str, value: Any, rules: Rules) -> None:
+def _set_core(
+    state: dict[str, Any], name: str, value: Any, rules: Rules, *, unchanged_if_equal: bool
+) -> None:
+    """Upstream's domain setters.  A protected name got here with the value it
+    has (SPEC 6.2), which for a set-valued one may come in another order: that
+    changes nothing."""
     gate = rules.status_gated.get(name)
     if gate is not None and state.get("status") not in gate:
         msg = f"Attribute {name} can be only replaced for a queued image."
@@ -161,9 +166,9 @@ def _set_core(state: dict[str, Any], name: str, value: Any, rules: Rules) -> Non
                 f"{name}. Attempted: {len(value)}, Maximum: {quota}"
             )
             raise make_error("too_many_tags", msg)
-        if _same_set(value, state.get(name)):
-            return  # a set: the same members in another order change nothing
-        state[name] = list(dict.fromkeys(value))
+        if unchanged_if_equal and _same_set(value, state.get(name)):
+            return
+        state[name] = list(dict.fromkeys(value))  # de-duplicated, first occurrence kept
         return
     state[name] = value if value.__class__ is str else _own(value)
 

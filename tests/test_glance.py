@@ -417,3 +417,8 @@ def test_phantom_value_is_still_checked_as_a_custom_property() -> None:
 
 def test_v21_media_type_default_is_v21_semantics() -> None:
     assert ok([a("/name", "x")], media_type=V21)["name"] == "x"
+
+
+def test_tags_are_stored_as_sent_deduplicated_even_when_the_set_is_the_same() -> None:
+    image = img(tags=["a", "b"])
+    assert ok([r("/tags", ["b", "a", "b"])], image)["tags"] == ["b", "a"]
