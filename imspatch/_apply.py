@@ -94,16 +94,13 @@ def _apply_step(
         raise make_error("owner_admin_only", f"{name.capitalize()} can't be updated by non admin.")
     if info.protected:
         _protect(state, name, code, value, rules)
-    if kind is Kind.EXTRA:  # protected, and the value it already has
-        if code == REMOVE:  # pragma: no cover - protection refuses every remove
-            del state[name]
-        elif name in state:
-            if code == ADD_IF_ABSENT:
-                raise _present(name)
-            state[name] = _own(value)
-            touched[name] = index
-        else:  # pragma: no cover - protection refuses an absent name
-            raise _missing(name)
+    if kind is Kind.EXTRA:
+        # Protected, so _protect let through only an add or replace of a name
+        # present with this very value: the same as the unprotected path.
+        if code == ADD_IF_ABSENT:
+            raise _present(name)
+        state[name] = _own(value)
+        touched[name] = index
         return
     # A core attribute (or a phantom one): always present, never removable.
     if code == REMOVE:

@@ -77,7 +77,8 @@ def parse_operations(
     longest = widest = None
     if pending is not None:
         longest, widest = pending.max_string_length, pending.max_members
-    unlimited = longest is None and widest is None
+    # A flat operation has at most 3 members: only a string limit can bind it.
+    unlimited = longest is None and (widest is None or widest >= 3)
     keys = 1 if v20 else 2  # members besides "value" of a flat operation
     op: Any
     path: Any
@@ -98,23 +99,11 @@ def parse_operations(
                 plan, plain, accepts = cached
                 value = raw.get("value", _MISSING)
                 if (
-                    len(raw) == keys + (value is not _MISSING)
+                    len(raw) == keys + (value is not _MISSING)  # no other member
                     and len(path) <= max_pointer
-                    and value.__class__ is not dict
+                    and value.__class__ is not dict  # nothing nested: depth is 2
                     and value.__class__ is not list
-                    and (
-                        unlimited
-                        or (
-                            (widest is None or len(raw) <= widest)
-                            and (
-                                longest is None
-                                or (
-                                    len(path) <= longest
-                                    and (value.__class__ is not str or len(value) <= longest)
-                                )
-                            )
-                        )
-                    )
+                    and (unlimited or _within(raw, path, value, longest, widest))
                 ):
                     if plan[0] == REMOVE:
                         append((plan, None))
@@ -141,6 +130,17 @@ def parse_operations(
                 raise
             errors.append(exc)
     return steps
+
+
+def _within(
+    raw: dict[str, Any], path: str, value: Any, longest: int | None, widest: int | None
+) -> bool:
+    """A flat operation's share of the decode-phase limits (members, strings)."""
+    if widest is not None and len(raw) > widest:
+        return False
+    if longest is None:
+        return True
+    return len(path) <= longest and (value.__class__ is not str or len(value) <= longest)
 
 
 def _parse_one(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import imspatch
@@ -101,8 +103,7 @@ def test_value_is_ignored_for_remove_and_extra_members_are_ignored() -> None:
         {"op": "remove", "path": "/foo", "value": {"anything": [1, 2, None]}, "from": "/x"},
         {"op": "replace", "path": "/name", "value": "n", "replace": "/id", "extra": 1},
     ]
-    result = imspatch.patch_image(image, str(ops).replace("'", '"').replace("None", "null"),
-                                  media_type=V21)
+    result = imspatch.patch_image(image, json.dumps(ops), media_type=V21)
     assert "foo" not in result
     assert result["name"] == "n"
     v20 = [{"remove": "/foo", "op": "add", "path": "/id"}]
