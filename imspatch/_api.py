@@ -8,7 +8,8 @@ from typing import Any
 
 from ._apply import apply_operations
 from ._decode import DEFAULT_LIMITS, Limits, decode_body, dialect_of
-from ._parse import check_operations, parse_operations, to_operations
+from ._parse import check_operations, to_operations
+from ._patch import run
 from .errors import PatchError, make_error
 from .operations import Add, Operation, Pointer, Remove, Replace
 from .rules import IMS, Rules
@@ -32,8 +33,7 @@ def patch_image(
     """
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        ops = parse_operations(*decode_body(body, limits), v20, rules, limits)
-        return apply_operations(image, ops, rules, admin)
+        return run(decode_body(body, limits), v20, rules, limits, image, admin, apply=True)[1]  # type: ignore[return-value]
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -53,7 +53,7 @@ def parse_patch(
     """
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        return to_operations(parse_operations(*decode_body(body, limits), v20, rules, limits))
+        return to_operations(run(decode_body(body, limits), v20, rules, limits)[0])
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -102,9 +102,8 @@ def iter_errors(
     errors: list[PatchError] = []
     try:
         v20 = dialect_of(media_type) == "v2.0"
-        ops = parse_operations(*decode_body(body, limits), v20, rules, limits, errors)
-        if not errors and image is not None:
-            apply_operations(image, ops, rules, admin)
+        decoded = decode_body(body, limits)
+        run(decoded, v20, rules, limits, image, admin, errors, apply=image is not None)
     except PatchError as exc:
         errors.append(exc)
     for error in errors:

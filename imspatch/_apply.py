@@ -12,11 +12,19 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._parse import ADD_IF_ABSENT, REMOVE, REPLACE, Plan, Step
+from ._parse import ADD_IF_ABSENT, PLAIN_CORE, PLAIN_EXTRA, REMOVE, REPLACE, SETS, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
 
-__all__ = ["apply_operations"]
+__all__ = [
+    "apply_operations",
+    "apply_step",
+    "copy_image",
+    "finish",
+    "missing",
+    "own",
+    "present",
+]
 
 _INT32_MAX = 2**31 - 1
 _MISSING: Any = object()
@@ -26,40 +34,18 @@ def apply_operations(
     image: Mapping[str, Any], steps: Sequence[Step], rules: Rules, admin: bool
 ) -> dict[str, Any]:
     """Apply checked *steps* to a copy of *image* and run the finishing checks."""
-    if image.__class__ is not dict and not isinstance(image, Mapping):
-        msg = f"The image must be a mapping, not {type(image).__name__}."
-        raise make_error("invalid_image", msg)
-    state = dict(image)
-    created: set[str] = set()  # extra properties set that the input did not have
-    touched: dict[str, int] = {}  # name written -> index of the last op writing it
-    index = 0
-    try:
-        for index, (plan, value) in enumerate(steps):
-            code, name, _, _, plain = plan
-            if plain:  # the hot path: a custom property nothing protects
-                if code == REMOVE:
-                    if name not in state:
-                        raise _missing(name)
-                    del state[name]
-                    continue
-                if name in state:
-                    if code == ADD_IF_ABSENT:
-                        raise _present(name)
-                elif code == REPLACE:
-                    raise _missing(name)
-                elif name not in image:
-                    created.add(name)
-                state[name] = value if value.__class__ is str else _own(value)
-                touched[name] = index
-                continue
-            _apply_step(state, plan, value, rules, admin, touched, index)
-    except PatchError as exc:
-        exc.index = index
-        exc.pointer = steps[index][0][2]
-        raise
-    if touched:
+    state = copy_image(image)
+    created: set[str] = set()
+    touched: dict[str, int] = {}
+    for index, (plan, value) in enumerate(steps):
         try:
-            _finish(state, image, rules, created, touched)
+            apply_step(state, image, plan, value, rules, admin, created, touched, index)
+        except PatchError as exc:
+            exc.index, exc.pointer = index, plan[2]
+            raise
+    if created or touched:
+        try:
+            finish(state, image, rules, created, touched)
         except PatchError as exc:
             # A finishing error about one name points at the last op that wrote it.
             if exc.index is not None:
@@ -68,25 +54,61 @@ def apply_operations(
     return state
 
 
-def _missing(name: str) -> PatchError:
+def copy_image(image: object) -> dict[str, Any]:
+    """The shallow copy operations are applied to; 400 if *image* is no mapping."""
+    if image.__class__ is not dict and not isinstance(image, Mapping):
+        msg = f"The image must be a mapping, not {type(image).__name__}."
+        raise make_error("invalid_image", msg)
+    return dict(image)
+
+
+def missing(name: str) -> PatchError:
     return make_error("no_such_property", f"Property {shown_name(name)} does not exist.")
 
 
-def _present(name: str) -> PatchError:
+def present(name: str) -> PatchError:
     return make_error("already_present", f"Property {shown_name(name)} already present.")
 
 
-def _apply_step(
+def apply_step(
     state: dict[str, Any],
+    image: Mapping[str, Any],
     plan: Plan,
     value: Any,
     rules: Rules,
     admin: bool,
+    created: set[str],
     touched: dict[str, int],
     index: int,
 ) -> None:
-    """Everything but an unprotected custom property, in upstream's order."""
-    code, name, _, info, _ = plan
+    """Apply one checked operation to *state*, in upstream's order.
+
+    *created* collects the custom properties set that *image* did not have
+    (the property quota), *touched* the index of the last operation writing
+    each name (the finishing checks).  ``_patch.run`` inlines the
+    ``PLAIN_EXTRA`` and ``PLAIN_CORE`` branches; keep the two in step.
+    """
+    code, name, _, info, mode = plan
+    if mode == PLAIN_EXTRA:
+        if code == REMOVE:
+            if name not in state:
+                raise missing(name)
+            del state[name]
+            return
+        if name in state:
+            if code == ADD_IF_ABSENT:
+                raise present(name)
+        elif code == REPLACE:
+            raise missing(name)
+        elif name not in image:
+            created.add(name)
+        state[name] = own(value)
+        touched[name] = index
+        return
+    if mode == PLAIN_CORE and code in SETS:
+        state[name] = own(value)
+        touched[name] = index
+        return
     kind = info.kind
     if kind is Kind.HIDDEN:
         _hidden(name, code, value)
@@ -96,17 +118,17 @@ def _apply_step(
         _protect(state, name, code, value, rules)
     if kind is Kind.EXTRA:
         # Protected, so _protect let through only an add or replace of a name
-        # present with this very value: the same as the unprotected path.
+        # present with this very value.
         if code == ADD_IF_ABSENT:
-            raise _present(name)
-        state[name] = _own(value)
+            raise present(name)
+        state[name] = own(value)
         touched[name] = index
         return
     # A core attribute (or a phantom one): always present, never removable.
     if code == REMOVE:
         raise make_error("not_removable", f"Property {shown_name(name)} may not be removed.")
     if code == ADD_IF_ABSENT:
-        raise _present(name)
+        raise present(name)
     if kind is Kind.PHANTOM:
         if name in rules.unsettable:
             msg = f"Attribute {shown_name(name)} is not an image attribute and cannot be set."
@@ -167,17 +189,17 @@ def _set_core(
             return
         state[name] = list(dict.fromkeys(value))  # de-duplicated, first occurrence kept
         return
-    state[name] = value if value.__class__ is str else _own(value)
+    state[name] = own(value)
 
 
-def _own(value: Any) -> Any:
+def own(value: Any) -> Any:
     """A copy of a request value that the result may keep."""
     if value.__class__ is list or value.__class__ is dict:
         return copy.deepcopy(value)
     return value
 
 
-def _finish(
+def finish(
     state: dict[str, Any],
     image: Mapping[str, Any],
     rules: Rules,

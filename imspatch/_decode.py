@@ -18,7 +18,16 @@ from typing import Any, Literal, NamedTuple
 
 from .errors import MEDIA_TYPES, excerpt, make_error
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "Pending", "check_element", "decode_body", "dialect_of"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Decoded",
+    "Limits",
+    "Pending",
+    "check_element",
+    "check_members",
+    "decode_body",
+    "dialect_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +120,21 @@ def _float(text: str) -> float:
     return value
 
 
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_object, parse_constant=_constant, parse_float=_float, parse_int=_int
-)
-# The C scanner itself: JSONDecoder.decode without its two Python frames.
-_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)  # type: ignore[arg-type]
-# A \uD800-\uDFFF escape is the only way JSON text can carry a lone surrogate;
-# the precise check runs only when this cheap search finds one.
+def _scanner(**hooks: Any) -> Callable[[str, int], tuple[Any, int]]:
+    """The C scanner itself: JSONDecoder.decode without its two Python frames."""
+    decoder = json.JSONDecoder(
+        parse_constant=_constant, parse_float=_float, parse_int=_int, **hooks
+    )
+    return make_scanner(decoder)  # type: ignore[arg-type]
+
+
+# Duplicate member names are found without a Python call per object (see
+# check_members); the scanner with the pairs hook only names the duplicate.
+_SCAN = _scanner()
+_SCAN_PAIRS = _scanner(object_pairs_hook=_object)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Raw characters that take 4 bytes in UTF-8 (the "4-byte unicode" of SPEC 6.1).
+_ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 
 
 def _bad(code: str, message: str) -> Exception:
@@ -133,16 +149,24 @@ class Pending(NamedTuple):
     max_members: int | None
 
 
-def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any], Pending | None]:
+#: (operations, limits left to check, JSON text, whether a string may hold a
+#: character above U+FFFF)
+Decoded = tuple[list[Any], "Pending | None", "str | None", bool]
+
+
+def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     """Turn a request body into the list of raw operation objects.
 
     *body* may be ``bytes`` (strict UTF-8 JSON), ``str`` (JSON text) or an
     already-decoded ``list``, which is checked to be JSON all the same.
 
-    Depth, string lengths and member counts of decoded text are left to the
-    parser, which looks at every operation anyway (:func:`check_element`);
-    the second item says which of those limits still need checking (``None``
-    when none do).
+    Two checks of decoded text are left to the parser, which looks at every
+    operation anyway: depth, string lengths and member counts
+    (:func:`check_element`; the second item says which of those limits still
+    need checking, ``None`` when none do), and duplicate member names
+    (:func:`check_members`, given the JSON text, the third item).  The fourth
+    says whether any string may hold a 4-byte character (SPEC 6.1); when not,
+    the finishing checks need not look.
     """
     if body.__class__ is bytes or isinstance(body, (bytes, bytearray, memoryview)):
         raw = body if body.__class__ is bytes else bytes(body)
@@ -153,7 +177,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any
         except UnicodeDecodeError as exc:
             msg = f"Malformed JSON in request body: invalid UTF-8 at byte {exc.start}."
             raise _bad("invalid_utf8", msg) from None
-        doc = _loads(text)
+        doc, astral = _loads(text)
         size = len(raw)
     elif isinstance(body, str):
         if len(body) > limits.max_body_bytes or (
@@ -161,13 +185,17 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any
             and len(body.encode("utf-8", "surrogatepass")) > limits.max_body_bytes
         ):
             raise _too_large(limits)
-        doc = _loads(body)
-        size = len(body)
+        text = body
+        doc, astral = _loads(text)
+        size = len(text)
     else:  # already decoded: checked to be JSON, limits included, right here
         _check_json(body, limits)
         doc = body
         size = 0
+        text = None
+        astral = True
     if not isinstance(doc, list):
+        check_members(text, [doc], 0)
         if isinstance(doc, dict):
             msg = "Request body must be a JSON array of operation objects."
             raise _bad("not_an_array", msg)
@@ -179,11 +207,58 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any
         )
         raise make_error("too_many_operations", msg)
     if not size:
-        return doc, None
+        return doc, None, text, astral
     # n characters hold no longer string, and no object of more than n // 4 members
     longest = limits.max_string_length if size > limits.max_string_length else None
     widest = limits.max_members if size // 4 > limits.max_members else None
-    return doc, Pending(limits.max_depth, longest, widest)
+    return doc, Pending(limits.max_depth, longest, widest), text, astral
+
+
+# A colon escaped in a string decodes to a colon no raw text count can see.
+_COLON_ESCAPE = re.compile(r"\\u003[aA]")
+
+
+def check_members(text: str | None, doc: list[Any], counted: int) -> None:
+    """Raise 400 ``duplicate_member`` if decoding *text* dropped a repeated name.
+
+    Outside strings, JSON text has one ``:`` per object member and no other.
+    *counted* is how many members the parser saw in the top-level objects: if
+    the text has exactly that many colons, no member was dropped, for the cost
+    of one ``str.count``.  Otherwise (nested objects, colons in strings) every
+    member and every colon in a string is counted; only when that does not
+    settle it either is the text scanned again to name the duplicate.
+    """
+    if text is None:  # an already-decoded list has no duplicates to lose
+        return
+    colons = text.count(":")
+    if colons == counted:
+        return
+    members, in_strings = _census(doc)
+    if colons == members + in_strings and not _COLON_ESCAPE.search(text):
+        return
+    try:
+        _SCAN_PAIRS(text, _start(text))
+    except _DuplicateMemberError as exc:
+        msg = f"Malformed JSON in request body: duplicate member name {_short(exc)}."
+        raise _bad("duplicate_member", msg) from None
+
+
+def _census(doc: list[Any]) -> tuple[int, int]:
+    """Members of every object in *doc*, and colons in its strings (names too)."""
+    members = colons = 0
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        cls = node.__class__
+        if cls is str:
+            colons += node.count(":")
+        elif cls is dict:
+            members += len(node)
+            stack.extend(node)
+            stack.extend(node.values())
+        elif cls is list:
+            stack.extend(node)
+    return members, colons
 
 
 def _too_large(limits: Limits) -> Exception:
@@ -194,11 +269,12 @@ def _too_large(limits: Limits) -> Exception:
 _JSON_SPACE = " \t\n\r"
 
 
-def _loads(text: str) -> Any:
+def _loads(text: str) -> tuple[Any, bool]:
+    """The decoded text, and whether it may hold a character above U+FFFF."""
     if not text or text.isspace():
         raise _bad("empty_body", "Body expected in request.")
     try:
-        start = len(text) - len(text.lstrip(_JSON_SPACE))
+        start = _start(text)
         try:
             doc, end = _SCAN(text, start)
         except StopIteration as exc:
@@ -208,9 +284,6 @@ def _loads(text: str) -> Any:
             stop -= 1
         if end != stop:
             raise json.JSONDecodeError("Extra data", text, end)
-    except _DuplicateMemberError as exc:
-        msg = f"Malformed JSON in request body: duplicate member name {_short(exc)}."
-        raise _bad("duplicate_member", msg) from None
     except _NotFiniteError as exc:
         msg = (
             f"Malformed JSON in request body: {_short(exc)} is not a number imspatch "
@@ -225,7 +298,12 @@ def _loads(text: str) -> Any:
         raise _bad("invalid_json", msg) from None
     if _SURROGATE_ESCAPE.search(text):
         _check_surrogates(doc)
-    return doc
+        return doc, True
+    return doc, not text.isascii() and _ASTRAL.search(text) is not None
+
+
+def _start(text: str) -> int:
+    return len(text) - len(text.lstrip(_JSON_SPACE)) if text[0] in _JSON_SPACE else 0
 
 
 def _short(exc: Exception) -> str:

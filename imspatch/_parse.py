@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._decode import Limits, Pending, check_element
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX, Pointer
 from .errors import PatchError, excerpt, make_error, shown_name
 from .operations import Add, Operation, Remove, Replace
@@ -26,20 +25,33 @@ from .rules import Kind, NameInfo, Rules
 __all__ = [
     "ADD",
     "ADD_IF_ABSENT",
+    "CHECKED",
+    "PLAIN_CORE",
+    "PLAIN_EXTRA",
     "REMOVE",
     "REPLACE",
+    "SETS",
+    "Cached",
     "Plan",
     "Step",
     "check_operations",
-    "parse_operations",
+    "parse_one",
     "to_operations",
+    "within",
 ]
 
 ADD, ADD_IF_ABSENT, REMOVE, REPLACE = range(4)
-# (code, name, pointer text, info, plain): plain is true for an unprotected
-# custom property, the apply loop's hot path
-Plan = tuple[int, str, str, NameInfo, bool]
-_Cached = tuple[Plan, frozenset[type], Callable[[Any], bool]]  # plan, plain classes, accepts
+#: the codes that set a value whether or not the name is present
+SETS = frozenset({ADD, REPLACE})
+# How the apply loop treats a name (a plan's last item): a custom property
+# nothing protects; a core attribute whose setter only stores the value (no
+# policy, gate, range or set semantics); anything else, in full.
+PLAIN_EXTRA, PLAIN_CORE, CHECKED = range(3)
+# (code, name, pointer text, info, mode)
+Plan = tuple[int, str, str, NameInfo, int]
+#: what the fast path keeps per (op, path): code, name, mode, the value classes
+#: that pass without a look, the value check, and the plan they come from
+Cached = tuple[int, str, int, frozenset[type], Callable[[Any], bool], Plan]
 Step = tuple[Plan, Any]  # (plan, value); value is None for a remove
 
 _CODES = {
@@ -52,99 +64,26 @@ _CODES = {
 }
 _OPS = ("add", "remove", "replace")
 _EXPECTED = "It must be one of the following: add, remove, replace."
-_MISSING: Any = object()
 
 
-def parse_operations(
-    doc: list[Any],
-    pending: Pending | None,
-    v20: bool,
-    rules: Rules,
-    limits: Limits,
-    errors: list[PatchError] | None = None,
-) -> list[Step]:
-    """Parse every raw operation; raise the first error, or collect them all.
-
-    *pending* are the decode-phase limits :func:`decode_body` left to this
-    loop; a breach anywhere is a body-level error that beats every parse
-    error.  With *errors* given, each failing operation's error is appended
-    and the loop goes on (``iter_errors``); otherwise the first is raised.
-    """
-    steps: list[Step] = []
-    append = steps.append
-    plans = rules.plans(v20)
-    max_pointer = limits.max_pointer_length
-    longest = widest = None
-    if pending is not None:
-        longest, widest = pending.max_string_length, pending.max_members
-    # A flat operation has at most 3 members: only a string limit can bind it.
-    unlimited = longest is None and (widest is None or widest >= 3)
-    keys = 1 if v20 else 2  # members besides "value" of a flat operation
-    op: Any
-    path: Any
-    for index, raw in enumerate(doc):
-        # The common case: a flat object whose op and path were seen before.
-        if raw.__class__ is dict:
-            if v20:
-                op = "replace" if "replace" in raw else "add" if "add" in raw else "remove"
-                path = raw.get(op)
-            else:
-                op = raw.get("op")
-                path = raw.get("path")
-            try:
-                cached = plans.get((op, path))
-            except TypeError:  # an unhashable op or path: the full check says why
-                cached = None
-            if cached is not None:
-                plan, plain, accepts = cached
-                value = raw.get("value", _MISSING)
-                if (
-                    len(raw) == keys + (value is not _MISSING)  # no other member
-                    and len(path) <= max_pointer
-                    and value.__class__ is not dict  # nothing nested: depth is 2
-                    and value.__class__ is not list
-                    and (unlimited or _within(raw, path, value, longest, widest))
-                ):
-                    if plan[0] == REMOVE:
-                        append((plan, None))
-                        continue
-                    if value.__class__ in plain or (value is not _MISSING and accepts(value)):
-                        append((plan, value))
-                        continue
-        if pending is not None:
-            try:
-                check_element(raw, pending)
-            except PatchError as exc:
-                if errors is None:
-                    raise
-                errors[:] = [exc]
-                return steps
-        try:
-            append(_parse_one(raw, v20, rules, max_pointer, plans))
-        except PatchError as exc:
-            exc.index = index
-            if errors is None:
-                if pending is not None:  # a body-level error further on still wins
-                    for element in doc[index + 1 :]:
-                        check_element(element, pending)
-                raise
-            errors.append(exc)
-    return steps
-
-
-def _within(
-    raw: dict[str, Any], path: str, value: Any, longest: int | None, widest: int | None
+def within(
+    raw: dict[str, Any],
+    path: str,
+    value: Any,
+    longest: int | None,
+    widest: int | None,
+    max_pointer: int,
 ) -> bool:
-    """A flat operation's share of the decode-phase limits (members, strings)."""
-    if widest is not None and len(raw) > widest:
+    """Whether a flat operation is within the limits: members, strings, path."""
+    if len(path) > max_pointer or (widest is not None and len(raw) > widest):
         return False
     if longest is None:
         return True
     return len(path) <= longest and (value.__class__ is not str or len(value) <= longest)
 
 
-def _parse_one(
-    raw: Any, v20: bool, rules: Rules, max_pointer: int, plans: dict[tuple[str, str], _Cached]
+def parse_one(
+    raw: Any, v20: bool, rules: Rules, max_pointer: int, plans: dict[tuple[str, str], Cached]
 ) -> Step:
     """The full check of one operation, in upstream's order."""
     if raw.__class__ is not dict:
@@ -194,8 +133,8 @@ def _parse_one(
     if len(path) <= CACHED_KEY_MAX:
         if len(plans) >= CACHE_SIZE:  # bounded memory; a flood only costs speed
             plans.clear()
-        rule = plan[3].field
-        plans[op, path] = (plan, rule.plain_types, rule.accepts)
+        code, name, _, info, mode = plan
+        plans[op, path] = (code, name, mode, info.field.plain_types, info.field.accepts, plan)
     return plan, value
 
 
@@ -221,8 +160,26 @@ def make_plan(op: str, pointer: Pointer, v20: bool, rules: Rules) -> Plan:
         items = info.field.items
         if items is not None:
             info = info._replace(field=items)
-    plain = kind is Kind.EXTRA and not info.protected
-    return _CODES[op, v20], name, pointer.text, info, plain
+    return _CODES[op, v20], name, pointer.text, info, _mode(name, info, rules)
+
+
+def _mode(name: str, info: NameInfo, rules: Rules) -> int:
+    if info.protected:
+        return CHECKED
+    if info.kind is Kind.EXTRA:
+        return PLAIN_EXTRA
+    if info.kind is Kind.CORE and not any(
+        name in names
+        for names in (
+            rules.admin_only,
+            rules.status_gated,
+            rules.non_negative,
+            rules.int32,
+            rules.set_valued,
+        )
+    ):
+        return PLAIN_CORE
+    return CHECKED
 
 
 def check_value(plan: Plan, value: Any, rules: Rules) -> None:

@@ -4,6 +4,7 @@ unit-test table (reference/glance-behaviour.md section 15)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -264,9 +265,10 @@ def test_v20_add_conflicts_v21_add_sets() -> None:
         assert e.message == f"Property {path[1:]} already present."
         assert ok([a(path, "x")])[path[1:]] == "x"
     # evaluated against the state the earlier operations left
-    assert ok([{"remove": "/foo"}, {"add": "/foo", "value": "again"}], media_type=V20)[
-        "foo"
-    ] == "again"
+    assert (
+        ok([{"remove": "/foo"}, {"add": "/foo", "value": "again"}], media_type=V20)["foo"]
+        == "again"
+    )
 
 
 def test_multiple_changes() -> None:
@@ -384,6 +386,49 @@ def test_four_byte_only_on_changed_values() -> None:
     result = ok([r("/foo", "x"), r("/legacy", EMOJI), r("/tags", [EMOJI, "b"])], image)
     assert result["legacy"] == EMOJI
     assert result["name"] == f"old{EMOJI}"
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda ops: json.dumps(ops).encode(),  # escaped: a surrogate pair
+        lambda ops: json.dumps(ops, ensure_ascii=False).encode(),  # raw UTF-8
+        lambda ops: json.dumps(ops, ensure_ascii=False),  # a str body
+        lambda ops: ops,  # already decoded
+    ],
+    ids=["escaped", "utf-8", "str", "list"],
+)
+@pytest.mark.parametrize(
+    ("ops", "index", "message"),
+    [
+        ([r("/foo", f"x{EMOJI}")], 0, "Foo can't contain 4 byte unicode characters."),
+        ([a(f"/k{EMOJI}", "v")], 0, "Property names can't contain 4 byte unicode."),
+        ([r("/name", EMOJI)], 0, "Name can't contain 4 byte unicode characters."),
+        ([r("/tags", [EMOJI])], 0, "Param values can't contain 4 byte unicode."),
+        # the last write of a name decides; other non-ASCII text does not matter
+        ([r("/foo", EMOJI), r("/foo", "ok")], None, ""),
+        (
+            [r("/foo", "ok"), r("/foo", EMOJI), a("/é", "ü")],
+            1,
+            "Foo can't contain 4 byte unicode characters.",
+        ),
+        ([a("/é", "ü"), r("/name", "中文")], None, ""),
+    ],
+)
+def test_four_byte_characters_are_found_however_the_body_spells_them(
+    spell: Any, ops: list[dict[str, Any]], index: int | None, message: str
+) -> None:
+    body = spell(ops)
+    if index is None:
+        assert imspatch.patch_image(BASE, body, media_type=V21, rules=GLANCE)
+        return
+    with pytest.raises(MalformedPatch) as info:
+        imspatch.patch_image(BASE, body, media_type=V21, rules=GLANCE)
+    assert (info.value.code, info.value.index, info.value.message) == (
+        "four_byte_unicode",
+        index,
+        message,
+    )
 
 
 def test_property_quota_comes_before_four_byte() -> None:

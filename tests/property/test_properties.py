@@ -173,3 +173,62 @@ def test_successful_requests_only_change_what_they_name(data: st.DataObject) -> 
     for key in set(image) | set(result):
         if key not in named:
             assert result.get(key, ...) is image.get(key, ...)
+
+
+# --- duplicate member names are found by counting colons (SPEC 3) -------------
+
+_KEYS = ("op", "path", "value", "a", "a:b", ":", "")
+
+
+def _render_string(text: str, escape_colons: bool) -> str:
+    out = json.dumps(text)
+    return out.replace(":", "\\u003a") if escape_colons else out
+
+
+@st.composite
+def _json_text(draw: st.DrawFn, depth: int = 0) -> str:
+    """JSON text whose objects may repeat a member name, colons in strings included."""
+    kind = draw(
+        st.sampled_from(["string", "number", "object", "array"] if depth < 3 else ["string"])
+    )
+    if kind == "string":
+        return _render_string(
+            draw(st.sampled_from(["x", "a:b", "::", "/name", ""])), draw(st.booleans())
+        )
+    if kind == "number":
+        return "1"
+    if kind == "array":
+        return "[" + ",".join(draw(st.lists(_json_text(depth + 1), max_size=3))) + "]"
+    keys = draw(st.lists(st.sampled_from(_KEYS), max_size=4))
+    members = [
+        _render_string(key, draw(st.booleans())) + ":" + draw(_json_text(depth + 1)) for key in keys
+    ]
+    return "{" + ",".join(members) + "}"
+
+
+def _has_duplicate(text: str) -> bool:
+    found = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len({key for key, _ in pairs}) != len(pairs):
+            found.append(True)
+        return dict(pairs)
+
+    json.loads(text, object_pairs_hook=hook)
+    return bool(found)
+
+
+@given(st.lists(_json_text(), max_size=4))
+def test_duplicate_members_are_found_exactly(elements: list[str]) -> None:
+    text = "[" + ",".join(elements) + "]"
+    duplicate = _has_duplicate(text)
+    codes = [e.code for e in imspatch.iter_errors(text, media_type=ims_st.V21)]
+    assert ("duplicate_member" in codes) == duplicate
+    if duplicate:
+        assert codes == ["duplicate_member"]  # a body-level error is the only one
+    try:
+        imspatch.patch_image({}, text.encode(), media_type=ims_st.V21)
+    except PatchError as exc:
+        assert (exc.code == "duplicate_member") == duplicate
+    else:
+        assert not duplicate

@@ -1,0 +1,225 @@
+"""One pass over a decoded body: parse each operation and apply it (SPEC 4-6).
+
+Upstream deserialises the whole request before its controller applies it, so
+every parse error beats every apply error.  One pass keeps that order: each
+operation is fully checked before the next is looked at, and applied at once
+while nothing has failed; after the first apply error the loop only parses,
+and that error is raised when no parse error turns up.  The finishing checks
+run last.  All or nothing: the state is a copy, returned only on success.
+
+The common operation, a flat object whose ``(op, path)`` was seen before, is
+checked and applied inline; everything else goes through the full check
+(``_parse.parse_one``) and the full apply (``_apply.apply_step``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._apply import apply_step, copy_image, finish, own
+from ._decode import Decoded, Limits, check_element, check_members
+from ._parse import (
+    ADD_IF_ABSENT,
+    PLAIN_CORE,
+    PLAIN_EXTRA,
+    REMOVE,
+    REPLACE,
+    SETS,
+    Step,
+    parse_one,
+    within,
+)
+from ._pointer import CACHED_KEY_MAX
+from .errors import PatchError
+from .rules import Rules
+
+__all__ = ["run"]
+
+
+_MISSING: Any = object()
+
+
+def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-20 %
+    decoded: Decoded,
+    v20: bool,
+    rules: Rules,
+    limits: Limits,
+    image: object = None,
+    admin: bool = False,
+    errors: list[PatchError] | None = None,
+    *,
+    apply: bool = False,
+) -> tuple[list[Step], dict[str, Any] | None]:
+    """Parse every operation of *decoded*; with *apply*, apply them to *image* too.
+
+    Without *apply*: ``(steps, None)``.  With it: ``([], new image)``.
+    With *errors* given, errors are collected instead of raised, as
+    ``iter_errors`` documents: each parse error, or else the first apply or
+    finishing error; a body-level error replaces all the others.
+    """
+    doc, pending, text, astral = decoded
+    steps: list[Step] = []
+    state = copy_image(image) if apply else None
+    source: Mapping[str, Any] = image if state is not None else {}  # type: ignore[assignment]
+    failed: PatchError | None = None  # the first apply error
+    created: set[str] = set()  # custom properties set that the image did not have
+    # name -> index of the last op writing it, for the finishing checks; a plain
+    # write matters to them only if the body may hold a 4-byte character
+    touched: dict[str, int] = {}
+    plans = rules.plans(v20)
+    max_pointer = limits.max_pointer_length
+    longest = widest = None
+    if pending is not None:
+        longest, widest = pending.max_string_length, pending.max_members
+    # A flat operation has at most 3 members, and a cached path at most
+    # CACHED_KEY_MAX characters: often no limit can bind, and none is checked.
+    unlimited = (
+        longest is None and (widest is None or widest >= 3) and max_pointer >= CACHED_KEY_MAX
+    )
+    keys = 1 if v20 else 2  # members besides "value" of a flat operation
+    counted = 0  # members of the top-level objects, for check_members
+    op: Any
+    path: Any
+    for index, raw in enumerate(doc):
+        # The common case: a flat object whose (op, path) was seen before.
+        if raw.__class__ is dict:
+            size = len(raw)
+            counted += size
+            if v20:
+                op = "replace" if "replace" in raw else "add" if "add" in raw else "remove"
+                path = raw.get(op)
+            else:
+                op = raw.get("op")
+                path = raw.get("path")
+            try:
+                cached = plans.get((op, path))
+            except TypeError:  # an unhashable op or path: the full check says why
+                cached = None
+            if cached is not None:
+                code, name, mode, plain, accepts, plan = cached
+                value = raw.get("value", _MISSING)
+                cls = value.__class__
+                if (
+                    size == keys + (value is not _MISSING)  # no other member
+                    and cls is not dict  # nothing nested: depth is 2
+                    and cls is not list
+                    and (unlimited or within(raw, path, value, longest, widest, max_pointer))
+                    and (
+                        code == REMOVE or cls in plain or (value is not _MISSING and accepts(value))
+                    )
+                ):
+                    if state is None:
+                        steps.append((plan, None if code == REMOVE else value))
+                        continue
+                    if failed is not None:  # after an apply error, only parse
+                        continue
+                    # apply_step's two plain branches, inline: keep them in step
+                    if mode == PLAIN_EXTRA:
+                        if code == REMOVE:
+                            if name in state:
+                                del state[name]
+                                continue
+                        elif name in state:
+                            if code != ADD_IF_ABSENT:
+                                state[name] = value if cls is str else own(value)
+                                if astral:
+                                    touched[name] = index
+                                continue
+                        elif code != REPLACE:
+                            if name not in source:
+                                created.add(name)
+                            state[name] = value if cls is str else own(value)
+                            if astral:
+                                touched[name] = index
+                            continue
+                    elif mode == PLAIN_CORE and code in SETS:
+                        state[name] = value if cls is str else own(value)
+                        if astral:
+                            touched[name] = index
+                        continue
+                    try:  # the rest, and every error, the long way
+                        apply_step(
+                            state, source, plan, value, rules, admin, created, touched, index
+                        )
+                    except PatchError as exc:
+                        failed = exc
+                        exc.index, exc.pointer = index, path
+                    continue
+        if pending is not None:
+            try:
+                check_element(raw, pending)
+            except PatchError as exc:  # body-level: only a duplicate member beats it
+                problem = _unless_duplicate(exc, text, doc, counted)
+                if errors is None:
+                    raise problem from None
+                errors[:] = [problem]
+                return steps, None
+        try:
+            step = parse_one(raw, v20, rules, max_pointer, plans)
+        except PatchError as exc:
+            exc.index = index
+            if errors is None:
+                check_members(text, doc, counted)  # body-level errors still win
+                if pending is not None:
+                    for element in doc[index + 1 :]:
+                        check_element(element, pending)
+                raise
+            errors.append(exc)
+            continue
+        if state is None:
+            steps.append(step)
+            continue
+        if failed is not None:
+            continue
+        plan, value = step
+        try:
+            apply_step(state, source, plan, value, rules, admin, created, touched, index)
+        except PatchError as exc:
+            failed = exc
+            exc.index, exc.pointer = index, plan[2]
+    if errors is None:
+        check_members(text, doc, counted)
+    else:
+        try:
+            check_members(text, doc, counted)
+        except PatchError as exc:
+            errors[:] = [exc]
+            return steps, None
+        if errors:
+            return steps, None
+    if failed is not None:
+        if errors is None:
+            raise failed
+        errors.append(failed)
+        return steps, None
+    if state is not None and (created or touched):
+        try:
+            finish(state, source, rules, created, touched)
+        except PatchError as exc:
+            # A finishing error about one name points at the last op that wrote it.
+            if exc.index is not None:
+                exc.pointer = _path_of(doc[exc.index], v20)
+            if errors is None:
+                raise
+            errors.append(exc)
+            return steps, None
+    return steps, state
+
+
+def _unless_duplicate(
+    exc: PatchError, text: str | None, doc: list[Any], counted: int
+) -> PatchError:
+    """*exc*, a body-level error, unless a duplicate member name beats it."""
+    try:
+        check_members(text, doc, counted)
+    except PatchError as duplicate:
+        return duplicate
+    return exc
+
+
+def _path_of(raw: dict[str, Any], v20: bool) -> str:
+    """The path text of an operation that parsed."""
+    if not v20:
+        return str(raw["path"])
+    return str(next(raw[op] for op in ("add", "remove", "replace") if op in raw))
