@@ -12,17 +12,16 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from json.scanner import make_scanner
 from typing import Any, Literal, NamedTuple
 
+from ._frozen import Frozen, set_field
 from .errors import MEDIA_TYPES, excerpt, make_error
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "Pending", "check_element", "decode_body", "dialect_of"]
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Frozen):
     """Resource limits of one request; a server may tighten them.
 
     ``max_depth`` (arrays and objects nested in one another, the top-level
@@ -32,18 +31,46 @@ class Limits:
     after it, before any operation is looked at.
     """
 
+    __slots__ = __match_args__ = (
+        "max_body_bytes",
+        "max_operations",
+        "max_depth",
+        "max_string_length",
+        "max_pointer_length",
+        "max_members",
+    )
     #: Bytes of the body (UTF-8 bytes of a ``str`` body).
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: int
     #: Elements of the top-level array.
-    max_operations: int = 100_000
+    max_operations: int
     #: Arrays and objects nested in one another.
-    max_depth: int = 32
+    max_depth: int
     #: Characters of any one string, member names included.
-    max_string_length: int = 1024 * 1024
+    max_string_length: int
     #: Characters of an operation's path.
-    max_pointer_length: int = 4096
+    max_pointer_length: int
     #: Members of any one object.
-    max_members: int = 1000
+    max_members: int
+
+    def __init__(
+        self,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        max_operations: int = 100_000,
+        max_depth: int = 32,
+        max_string_length: int = 1024 * 1024,
+        max_pointer_length: int = 4096,
+        max_members: int = 1000,
+    ) -> None:
+        set_field(self, "max_body_bytes", max_body_bytes)
+        set_field(self, "max_operations", max_operations)
+        set_field(self, "max_depth", max_depth)
+        set_field(self, "max_string_length", max_string_length)
+        set_field(self, "max_pointer_length", max_pointer_length)
+        set_field(self, "max_members", max_members)
+
+    def replace(self, /, **changes: int) -> Limits:
+        """These limits with *changes*, e.g. ``DEFAULT_LIMITS.replace(max_depth=8)``."""
+        return self.__replace__(**changes)
 
 
 DEFAULT_LIMITS = Limits()
