@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ._parse import ADD_IF_ABSENT, REMOVE, REPLACE, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["apply_operations"]
 

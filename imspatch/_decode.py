@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import namedtuple
 from collections.abc import Callable
 from json.scanner import make_scanner
-from typing import Any, Literal, NamedTuple
 
 from ._frozen import Frozen, set_field
 from .errors import MEDIA_TYPES, excerpt, make_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal, NamedTuple
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "Pending", "check_element", "decode_body", "dialect_of"]
 
@@ -152,12 +156,17 @@ def _bad(code: str, message: str) -> Exception:
     return make_error(code, message)
 
 
-class Pending(NamedTuple):
-    """Decode-phase limits left for the parser; ``None``: cannot be breached."""
+if TYPE_CHECKING:
 
-    max_depth: int
-    max_string_length: int | None
-    max_members: int | None
+    class Pending(NamedTuple):
+        """Decode-phase limits left for the parser; ``None``: cannot be breached."""
+
+        max_depth: int
+        max_string_length: int | None
+        max_members: int | None
+
+else:  # the same class, without importing typing
+    Pending = namedtuple("Pending", ("max_depth", "max_string_length", "max_members"))
 
 
 def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Any], Pending | None]:

@@ -15,13 +15,16 @@ distinct ``(op, path)`` and rule set, and a request that touches one key
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ._decode import Limits, Pending, check_element
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX, Pointer
 from .errors import PatchError, excerpt, make_error, shown_name
 from .operations import Add, Operation, Remove, Replace
 from .rules import Kind, NameInfo, Rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ADD",
@@ -39,8 +42,9 @@ ADD, ADD_IF_ABSENT, REMOVE, REPLACE = range(4)
 # (code, name, pointer text, info, plain): plain is true for an unprotected
 # custom property, the apply loop's hot path
 Plan = tuple[int, str, str, NameInfo, bool]
-_Cached = tuple[Plan, frozenset[type], Callable[[Any], bool]]  # plan, plain classes, accepts
-Step = tuple[Plan, Any]  # (plan, value); value is None for a remove
+Step = tuple[Plan, "Any"]  # (plan, value); value is None for a remove
+if TYPE_CHECKING:
+    _Cached = tuple[Plan, frozenset[type], Callable[[Any], bool]]  # plan, plain classes, accepts
 
 _CODES = {
     ("add", False): ADD,

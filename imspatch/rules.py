@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import namedtuple
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any, NamedTuple
 
 from ._frozen import Frozen, set_field, set_fields
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX
 from .errors import excerpt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 __all__ = ["GLANCE", "IMS", "Field", "Kind", "NameInfo", "Rules", "json_equal"]
 
@@ -256,12 +260,17 @@ class Kind(Enum):
     EXTRA = "extra"  # a custom (extra) property
 
 
-class NameInfo(NamedTuple):
-    """Everything the engine needs to know about one name, computed once."""
+if TYPE_CHECKING:
 
-    kind: Kind
-    protected: bool
-    field: Field
+    class NameInfo(NamedTuple):
+        """Everything the engine needs to know about one name, computed once."""
+
+        kind: Kind
+        protected: bool
+        field: Field
+
+else:  # the same class, without importing typing
+    NameInfo = namedtuple("NameInfo", ("kind", "protected", "field"))
 
 
 # --- Glance 33 facts (reference/glance-behaviour.md) ------------------------

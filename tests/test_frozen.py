@@ -1,9 +1,10 @@
-"""The frozen value classes, written without dataclasses."""
+"""The frozen value classes (no dataclasses) and what importing the engine loads."""
 
 from __future__ import annotations
 
 import copy
 import pickle
+import subprocess
 import sys
 from typing import Any
 
@@ -22,8 +23,9 @@ from imspatch import (
     Replace,
     Rules,
 )
+from imspatch.errors import HTTPResponse
 
-from .conftest import SAMPLE, V21
+from .conftest import ROOT, SAMPLE, V21
 
 NAME = Pointer.of("name")
 
@@ -189,3 +191,33 @@ def test_copies_and_pickles_read_the_same(obj: Any) -> None:
         assert [getattr(again, f) for f in fields] == [getattr(obj, f) for f in fields]
         if not isinstance(obj, Rules):  # equal only to itself
             assert again == obj
+
+
+def test_named_tuples_keep_their_fields() -> None:
+    response = HTTPResponse(403, [], b"{}")
+    assert response == (403, [], b"{}")
+    assert (response.status, response.headers, response.body) == (403, [], b"{}")
+    assert repr(response) == "HTTPResponse(status=403, headers=[], body=b'{}')"
+    assert HTTPResponse.__module__ == "imspatch.errors"
+    assert HTTPResponse._fields == ("status", "headers", "body")
+    assert pickle.loads(pickle.dumps(response)) == response
+    info = IMS.info("name")
+    kind, protected, rule = info
+    assert info._replace(protected=True).protected
+    assert (kind, protected, rule) == (info.kind, info.protected, info.field)
+
+
+def test_the_engine_imports_no_dataclasses_typing_or_inspect() -> None:
+    """Issue 4: these cost more to import than the engine itself."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from imspatch import patch_image, Rules, Limits, Pointer, Add, HTTPResponse\n"
+        "loaded = set(sys.modules) - before\n"
+        "assert 'imspatch.rules' in loaded, loaded\n"
+        "print(sorted({'dataclasses', 'typing', 'inspect'} & loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
