@@ -8,8 +8,7 @@ is returned: all or nothing.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ._parse import ADD_IF_ABSENT, REMOVE, REPLACE, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
@@ -176,8 +175,20 @@ def _set_core(
 def _own(value: Any) -> Any:
     """A copy of a request value that the result may keep."""
     if value.__class__ is list or value.__class__ is dict:
-        return copy.deepcopy(value)
+        return _deepcopy(value)
     return value
+
+
+def _first_deepcopy(value: Any) -> Any:
+    """``copy.deepcopy``, imported on first use: ``copy`` imports ``weakref``, 1 ms."""
+    global _deepcopy  # noqa: PLW0603 - replaced once, by the real function
+    from copy import deepcopy  # noqa: PLC0415 - kept off the engine's import path
+
+    _deepcopy = deepcopy
+    return deepcopy(value)
+
+
+_deepcopy: Callable[[Any], Any] = _first_deepcopy
 
 
 def _finish(
