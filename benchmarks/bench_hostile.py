@@ -13,7 +13,6 @@ bound (ratio < 30).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -28,7 +27,7 @@ import imspatch
 from imspatch import GLANCE, IMS, Limits, PatchError
 
 V20, V21 = sorted(imspatch.MEDIA_TYPES)
-UNLIMITED = dataclasses.replace(GLANCE, property_quota=-1)
+UNLIMITED = GLANCE.replace(property_quota=-1)
 RAISED = Limits(max_pointer_length=2**24)
 IMAGE: dict[str, Any] = {"id": "i", "name": "x", "status": "active", "min_ram": 0, "k": "v"}
 

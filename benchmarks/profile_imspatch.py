@@ -30,10 +30,11 @@ PHASES = (
     "dialect_of",
     "decode_body",
     "_loads",
-    "_check_tree",
-    "parse_operations",
-    "apply_operations",
-    "_finish",
+    "run",
+    "check_members",
+    "parse_one",
+    "apply_step",
+    "finish",
 )
 RULES = {"ims": imspatch.IMS, "glance": imspatch.GLANCE}
 

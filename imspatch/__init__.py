@@ -17,8 +17,6 @@ sets, no I/O, all or nothing::
 # Type checkers and IDEs read the TYPE_CHECKING block; keep both lists equal
 # (a test should check that every name in __all__ resolves).
 
-from importlib import import_module
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._api import apply_patch, dump_patch, iter_errors, parse_patch, patch_image
@@ -93,7 +91,9 @@ def __getattr__(name: str) -> object:
     if module is None:
         msg = f"module 'imspatch' has no attribute {name!r}"
         raise AttributeError(msg)
-    value = getattr(import_module(module, __name__), name)
+    # __import__ rather than importlib.import_module: importlib (and warnings,
+    # which it imports) is not loaded at start-up, and the engine need not load it.
+    value = getattr(__import__(module[1:], globals(), None, (name,), 1), name)
     globals()[name] = value
     return value
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 from ._apply import apply_operations
 from ._decode import DEFAULT_LIMITS, Limits, decode_body, dialect_of
@@ -13,6 +12,10 @@ from ._patch import run
 from .errors import PatchError, make_error
 from .operations import Add, Operation, Pointer, Remove, Replace
 from .rules import IMS, Rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["apply_patch", "dump_patch", "iter_errors", "parse_patch", "patch_image"]
 

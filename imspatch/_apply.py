@@ -8,13 +8,15 @@ is returned: all or nothing.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from ._parse import ADD_IF_ABSENT, PLAIN_CORE, PLAIN_EXTRA, REMOVE, REPLACE, SETS, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "apply_operations",
@@ -195,8 +197,20 @@ def _set_core(
 def own(value: Any) -> Any:
     """A copy of a request value that the result may keep."""
     if value.__class__ is list or value.__class__ is dict:
-        return copy.deepcopy(value)
+        return _deepcopy(value)
     return value
+
+
+def _first_deepcopy(value: Any) -> Any:
+    """``copy.deepcopy``, imported on first use: ``copy`` imports ``weakref``, 1 ms."""
+    global _deepcopy  # noqa: PLW0603 - replaced once, by the real function
+    from copy import deepcopy  # noqa: PLC0415 - kept off the engine's import path
+
+    _deepcopy = deepcopy
+    return deepcopy(value)
+
+
+_deepcopy: Callable[[Any], Any] = _first_deepcopy
 
 
 def finish(

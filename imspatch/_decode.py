@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from json.scanner import make_scanner
-from typing import Any, Literal, NamedTuple
 
+from ._frozen import Frozen, set_field
 from .errors import MEDIA_TYPES, excerpt, make_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "DEFAULT_LIMITS",
-    "Decoded",
     "Limits",
     "Pending",
     "check_element",
@@ -30,8 +33,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Frozen):
     """Resource limits of one request; a server may tighten them.
 
     ``max_depth`` (arrays and objects nested in one another, the top-level
@@ -41,18 +43,46 @@ class Limits:
     after it, before any operation is looked at.
     """
 
+    __slots__ = __match_args__ = (
+        "max_body_bytes",
+        "max_operations",
+        "max_depth",
+        "max_string_length",
+        "max_pointer_length",
+        "max_members",
+    )
     #: Bytes of the body (UTF-8 bytes of a ``str`` body).
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: int
     #: Elements of the top-level array.
-    max_operations: int = 100_000
+    max_operations: int
     #: Arrays and objects nested in one another.
-    max_depth: int = 32
+    max_depth: int
     #: Characters of any one string, member names included.
-    max_string_length: int = 1024 * 1024
+    max_string_length: int
     #: Characters of an operation's path.
-    max_pointer_length: int = 4096
+    max_pointer_length: int
     #: Members of any one object.
-    max_members: int = 1000
+    max_members: int
+
+    def __init__(
+        self,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        max_operations: int = 100_000,
+        max_depth: int = 32,
+        max_string_length: int = 1024 * 1024,
+        max_pointer_length: int = 4096,
+        max_members: int = 1000,
+    ) -> None:
+        set_field(self, "max_body_bytes", max_body_bytes)
+        set_field(self, "max_operations", max_operations)
+        set_field(self, "max_depth", max_depth)
+        set_field(self, "max_string_length", max_string_length)
+        set_field(self, "max_pointer_length", max_pointer_length)
+        set_field(self, "max_members", max_members)
+
+    def replace(self, /, **changes: int) -> Limits:
+        """These limits with *changes*, e.g. ``DEFAULT_LIMITS.replace(max_depth=8)``."""
+        return self.__replace__(**changes)
 
 
 DEFAULT_LIMITS = Limits()
@@ -141,17 +171,23 @@ def _bad(code: str, message: str) -> Exception:
     return make_error(code, message)
 
 
-class Pending(NamedTuple):
-    """Decode-phase limits left for the parser; ``None``: cannot be breached."""
+if TYPE_CHECKING:
 
-    max_depth: int
-    max_string_length: int | None
-    max_members: int | None
+    class Pending(NamedTuple):
+        """Decode-phase limits left for the parser; ``None``: cannot be breached."""
+
+        max_depth: int
+        max_string_length: int | None
+        max_members: int | None
+
+else:  # the same class, without importing typing
+    Pending = namedtuple("Pending", ("max_depth", "max_string_length", "max_members"))
 
 
-#: (operations, limits left to check, JSON text, whether a string may hold a
-#: character above U+FFFF)
-Decoded = tuple[list[Any], "Pending | None", "str | None", bool]
+if TYPE_CHECKING:
+    #: (operations, limits left to check, JSON text, whether a string may hold
+    #: a character above U+FFFF)
+    Decoded = tuple[list[Any], Pending | None, str | None, bool]
 
 
 def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:

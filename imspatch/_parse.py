@@ -15,12 +15,15 @@ distinct ``(op, path)`` and rule set, and a request that touches one key
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX, Pointer
 from .errors import PatchError, excerpt, make_error, shown_name
 from .operations import Add, Operation, Remove, Replace
 from .rules import Kind, NameInfo, Rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ADD",
@@ -51,8 +54,9 @@ PLAIN_EXTRA, PLAIN_CORE, CHECKED = range(3)
 Plan = tuple[int, str, str, NameInfo, int]
 #: what the fast path keeps per (op, path): code, name, mode, the value classes
 #: that pass without a look, the value check, and the plan they come from
-Cached = tuple[int, str, int, frozenset[type], Callable[[Any], bool], Plan]
-Step = tuple[Plan, Any]  # (plan, value); value is None for a remove
+Step = tuple[Plan, "Any"]  # (plan, value); value is None for a remove
+if TYPE_CHECKING:
+    Cached = tuple[int, str, int, frozenset[type], Callable[[Any], bool], Plan]
 
 _CODES = {
     ("add", False): ADD,

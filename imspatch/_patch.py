@@ -15,10 +15,9 @@ checked and applied inline; everything else goes through the full check
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ._apply import apply_step, copy_image, finish, own
-from ._decode import Decoded, Limits, check_element, check_members
+from ._decode import Limits, check_element, check_members
 from ._parse import (
     ADD_IF_ABSENT,
     PLAIN_CORE,
@@ -33,6 +32,12 @@ from ._parse import (
 from ._pointer import CACHED_KEY_MAX
 from .errors import PatchError
 from .rules import Rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._decode import Decoded
 
 __all__ = ["run"]
 

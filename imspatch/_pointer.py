@@ -10,8 +10,8 @@ So ``/ name`` is ``name``, ``//x`` is ``x`` and ``/`` is the empty name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from ._frozen import Frozen, set_field
 from .errors import excerpt, make_error
 
 __all__ = ["CACHED_KEY_MAX", "CACHE_SIZE", "Pointer"]
@@ -22,24 +22,24 @@ _BAD_TILDE = re.compile(r"~[^01]")
 _SIMPLE = re.compile(r"/[A-Za-z0-9_.:-]+")
 
 
-@dataclass(frozen=True, slots=True)
-class Pointer:
+class Pointer(Frozen):
     """A decoded path: its tokens, and the text it was read from.
 
     Two pointers are equal when their tokens are, so ``/ name`` equals
     ``/name``; ``str()`` gives back the original text.
     """
 
+    __slots__ = __match_args__ = ("parts", "text")
+    _compared = ("parts",)
     parts: tuple[str, ...]
-    text: str = field(default="", compare=False)
+    text: str
 
-    def __post_init__(self) -> None:
-        parts = self.parts
+    def __init__(self, parts: tuple[str, ...], text: str = "") -> None:
         if parts.__class__ is not tuple or not parts or any(p.__class__ is not str for p in parts):
             msg = "A pointer needs a non-empty tuple of string tokens."
             raise make_error("invalid_operation", msg)
-        if not self.text:
-            object.__setattr__(self, "text", self.encode(self.parts))
+        set_field(self, "parts", parts)
+        set_field(self, "text", text or self.encode(parts))
 
     @property
     def name(self) -> str:

@@ -13,7 +13,11 @@ status; :func:`make_error` picks the subclass from it.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal, NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Literal, NamedTuple
 
 __all__ = [
     "ACCEPT_PATCH",
@@ -171,12 +175,18 @@ def shown_name(name: str) -> str:
     return excerpt(name)
 
 
-class HTTPResponse(NamedTuple):
-    """An error rendered for the wire: status, headers, JSON body bytes."""
+if TYPE_CHECKING:
 
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
+    class HTTPResponse(NamedTuple):
+        """An error rendered for the wire: status, headers, JSON body bytes."""
+
+        status: int
+        headers: list[tuple[str, str]]
+        body: bytes
+
+else:  # the same class, without importing typing
+    HTTPResponse = namedtuple("HTTPResponse", ("status", "headers", "body"))
+    HTTPResponse.__doc__ = "An error rendered for the wire: status, headers, JSON body bytes."
 
 
 class PatchError(Exception):

@@ -7,39 +7,55 @@ the dialects is kept as data: a v2.0 ``add`` is ``Add(..., if_absent=True)``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeAlias
-
+from ._frozen import Frozen, set_field
 from ._pointer import Pointer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Literal, TypeAlias
 
 __all__ = ["Add", "Operation", "Pointer", "Remove", "Replace"]
 
 
-@dataclass(frozen=True, slots=True)
-class Add:
+class Add(Frozen):
     """Set *value* at *path*; with ``if_absent`` (v2.0), only if it is absent."""
 
     op: ClassVar[Literal["add"]] = "add"
+    __slots__ = __match_args__ = ("path", "value", "if_absent")
+    _hashed = ("path", "if_absent")  # values need not be hashable
     path: Pointer
-    value: Any = field(hash=False)
-    if_absent: bool = False
+    value: Any
+    if_absent: bool
+
+    def __init__(self, path: Pointer, value: Any, if_absent: bool = False) -> None:
+        set_field(self, "path", path)
+        set_field(self, "value", value)
+        set_field(self, "if_absent", if_absent)
 
 
-@dataclass(frozen=True, slots=True)
-class Remove:
+class Remove(Frozen):
     """Delete the custom property at *path*."""
 
     op: ClassVar[Literal["remove"]] = "remove"
+    __slots__ = __match_args__ = ("path",)
     path: Pointer
 
+    def __init__(self, path: Pointer) -> None:
+        set_field(self, "path", path)
 
-@dataclass(frozen=True, slots=True)
-class Replace:
+
+class Replace(Frozen):
     """Set *value* at *path*, which must exist."""
 
     op: ClassVar[Literal["replace"]] = "replace"
+    __slots__ = __match_args__ = ("path", "value")
+    _hashed = ("path",)  # values need not be hashable
     path: Pointer
-    value: Any = field(hash=False)
+    value: Any
+
+    def __init__(self, path: Pointer, value: Any) -> None:
+        set_field(self, "path", path)
+        set_field(self, "value", value)
 
 
 Operation: TypeAlias = Add | Remove | Replace

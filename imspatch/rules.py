@@ -4,21 +4,24 @@ A :class:`Rules` object is frozen data; the parser and the apply loop read it
 and never name an attribute themselves.  Two ship: :data:`GLANCE` (upstream
 Glance 33 in its default deployment) and :data:`IMS` (Huawei IMS: only the
 name, the description and user-defined properties may change).  Derive your
-own with :func:`dataclasses.replace`, e.g. ``replace(IMS, property_quota=-1)``.
+own with :meth:`Rules.replace`, e.g. ``IMS.replace(property_quota=-1)``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple
 
+from ._frozen import Frozen, set_field, set_fields
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX
 from .errors import excerpt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
 
 __all__ = ["GLANCE", "IMS", "Field", "Kind", "NameInfo", "Rules", "json_equal"]
 
@@ -39,8 +42,19 @@ def _is(json_type: str, value: Any) -> bool:
     return cls in _JSON_TYPES[json_type]
 
 
-@dataclass(frozen=True)
-class Field:
+class _Fresh:
+    """The default of a field that gets a new mutable value per instance."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FRESH: Any = _Fresh()
+
+
+class Field(Frozen):
     """The value rule of one attribute: a small, exact subset of JSON Schema.
 
     ``check`` gives the first problem as ``(code, message)`` or ``None``;
@@ -50,36 +64,61 @@ class Field:
     wins over every other problem of a string that is too long.
     """
 
+    __match_args__ = (
+        "types", "enum", "min_length", "max_length", "pattern", "items", "properties",
+        "required", "additional", "code", "message", "length_code", "length_message",
+    )  # fmt: skip
+    __slots__ = (*__match_args__, "plain_types", "_text")
     types: tuple[str, ...]
-    enum: tuple[Any, ...] | None = None
-    min_length: int = 0
-    max_length: int | None = None
-    pattern: str | None = None
-    items: Field | None = None
-    properties: Mapping[str, Field] = field(default_factory=dict)
-    required: tuple[str, ...] = ()
-    additional: bool = True
-    code: str = "invalid_value"
-    message: str | None = None
-    length_code: str | None = None
-    length_message: str | None = None
+    enum: tuple[Any, ...] | None
+    min_length: int
+    max_length: int | None
+    pattern: str | None
+    items: Field | None
+    properties: Mapping[str, Field]
+    required: tuple[str, ...]
+    additional: bool
+    code: str
+    message: str | None
+    length_code: str | None
+    length_message: str | None
     #: Python classes whose values pass without further thought (the rule has no
     #: enum, pattern, length or item rule); ``_text``: lengths and pattern of a
     #: plain string rule.  Both are derived, for :meth:`accepts`.
-    plain_types: frozenset[type] = field(init=False, repr=False, compare=False)
-    _text: tuple[int, int, str | None] | None = field(init=False, repr=False, compare=False)
+    plain_types: frozenset[type]
+    _text: tuple[int, int, str | None] | None
 
-    def __post_init__(self) -> None:
-        simple = self.enum is None and self.items is None and not self.properties
-        plain = {cls for t in self.types for cls in _JSON_TYPES[t] if t != "integer"}
-        unbounded = simple and self.pattern is None and not self.min_length
-        object.__setattr__(
-            self, "plain_types", frozenset(plain if unbounded and self.max_length is None else ())
-        )
+    def __init__(
+        self,
+        types: tuple[str, ...],
+        enum: tuple[Any, ...] | None = None,
+        min_length: int = 0,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        items: Field | None = None,
+        properties: Mapping[str, Field] = _FRESH,
+        required: tuple[str, ...] = (),
+        additional: bool = True,
+        code: str = "invalid_value",
+        message: str | None = None,
+        length_code: str | None = None,
+        length_message: str | None = None,
+    ) -> None:
+        if properties is _FRESH:
+            properties = {}
+        set_fields(self, locals())
+        simple = enum is None and items is None and not properties
+        plain = {cls for t in types for cls in _JSON_TYPES[t] if t != "integer"}
+        unbounded = simple and pattern is None and not min_length
+        set_field(self, "plain_types", frozenset(plain if unbounded and max_length is None else ()))
         text = None
-        if simple and "string" in self.types:
-            text = (self.min_length, self.max_length or sys.maxsize, self.pattern)
-        object.__setattr__(self, "_text", text)
+        if simple and "string" in types:
+            text = (min_length, max_length or sys.maxsize, pattern)
+        set_field(self, "_text", text)
+
+    def replace(self, /, **changes: Any) -> Field:
+        """This rule with *changes* to some of its fields (``copy.replace`` on 3.13+)."""
+        return self.__replace__(**changes)
 
     def accepts(self, value: Any) -> bool:
         """Whether *value* passes: :meth:`check` with fast answers for common cases."""
@@ -221,12 +260,17 @@ class Kind(Enum):
     EXTRA = "extra"  # a custom (extra) property
 
 
-class NameInfo(NamedTuple):
-    """Everything the engine needs to know about one name, computed once."""
+if TYPE_CHECKING:
 
-    kind: Kind
-    protected: bool
-    field: Field
+    class NameInfo(NamedTuple):
+        """Everything the engine needs to know about one name, computed once."""
+
+        kind: Kind
+        protected: bool
+        field: Field
+
+else:  # the same class, without importing typing
+    NameInfo = namedtuple("NameInfo", ("kind", "protected", "field"))
 
 
 # --- Glance 33 facts (reference/glance-behaviour.md) ------------------------
@@ -346,8 +390,7 @@ IMS_ATTRIBUTES = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True, eq=False)
-class Rules:
+class Rules(Frozen):
     """One rule set: name classes, writable attributes, value rules, quotas.
 
     ``writable`` is ``None`` when every attribute Glance lets a user write is
@@ -356,42 +399,92 @@ class Rules:
     name with a ``vendor_prefixes`` prefix is *protected*: a policy check in
     the apply phase that lets an add or replace through only when it would
     not change the value (SPEC 6.2).
+
+    Two rule sets are equal only if they are the same object (each keeps its
+    own caches); derive one with :meth:`replace`.
     """
 
+    __match_args__ = (
+        "name", "read_only", "reserved", "reserved_prefixes", "core", "hidden", "phantoms",
+        "unsettable", "fields", "extra_field", "max_name_length", "path_depth", "writable",
+        "vendor_attributes", "vendor_prefixes", "admin_only", "status_gated", "non_negative",
+        "int32", "set_valued", "four_byte_order", "property_quota", "tag_quota",
+    )  # fmt: skip
+    __slots__ = (*__match_args__, "_names", "_plans")
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
     name: str
-    read_only: frozenset[str] = GLANCE_READ_ONLY
-    reserved: frozenset[str] = GLANCE_RESERVED
-    reserved_prefixes: tuple[str, ...] = ("os_glance",)
-    core: tuple[str, ...] = GLANCE_WRITABLE
-    hidden: frozenset[str] = frozenset({"locations"})
-    phantoms: frozenset[str] = GLANCE_PHANTOMS
-    unsettable: frozenset[str] = GLANCE_UNSETTABLE
-    fields: Mapping[str, Field] = field(default_factory=lambda: dict(GLANCE_FIELDS))
-    extra_field: Field = Field(("string",))
-    max_name_length: int | None = None
-    path_depth: Mapping[str, Mapping[str, int]] = field(
-        default_factory=lambda: {"locations": {"add": 2, "remove": 2, "replace": 1}}
-    )
-    writable: frozenset[str] | None = None
-    vendor_attributes: frozenset[str] = frozenset()
-    vendor_prefixes: tuple[str, ...] = ()
-    admin_only: frozenset[str] = frozenset({"owner"})
-    status_gated: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: {
-            "disk_format": ("queued", "importing"),
-            "container_format": ("queued", "importing"),
-        }
-    )
-    non_negative: frozenset[str] = frozenset({"min_ram", "min_disk"})
-    int32: tuple[str, ...] = ("min_disk", "min_ram")
-    set_valued: frozenset[str] = frozenset({"tags"})
-    four_byte_order: tuple[str, ...] = ("name", "owner")
-    property_quota: int = 128
-    tag_quota: int = 128
-    _names: dict[str, NameInfo] = field(init=False, default_factory=dict, repr=False)
-    _plans: tuple[dict[Any, Any], dict[Any, Any]] = field(
-        init=False, default_factory=lambda: ({}, {}), repr=False
-    )
+    read_only: frozenset[str]
+    reserved: frozenset[str]
+    reserved_prefixes: tuple[str, ...]
+    core: tuple[str, ...]
+    hidden: frozenset[str]
+    phantoms: frozenset[str]
+    unsettable: frozenset[str]
+    fields: Mapping[str, Field]
+    extra_field: Field
+    max_name_length: int | None
+    path_depth: Mapping[str, Mapping[str, int]]
+    writable: frozenset[str] | None
+    vendor_attributes: frozenset[str]
+    vendor_prefixes: tuple[str, ...]
+    admin_only: frozenset[str]
+    status_gated: Mapping[str, tuple[str, ...]]
+    non_negative: frozenset[str]
+    int32: tuple[str, ...]
+    set_valued: frozenset[str]
+    four_byte_order: tuple[str, ...]
+    property_quota: int
+    tag_quota: int
+    _names: dict[str, NameInfo]
+    _plans: tuple[dict[Any, Any], dict[Any, Any]]
+
+    def __init__(
+        self,
+        name: str,
+        read_only: frozenset[str] = GLANCE_READ_ONLY,
+        reserved: frozenset[str] = GLANCE_RESERVED,
+        reserved_prefixes: tuple[str, ...] = ("os_glance",),
+        core: tuple[str, ...] = GLANCE_WRITABLE,
+        hidden: frozenset[str] = frozenset({"locations"}),
+        phantoms: frozenset[str] = GLANCE_PHANTOMS,
+        unsettable: frozenset[str] = GLANCE_UNSETTABLE,
+        fields: Mapping[str, Field] = _FRESH,
+        extra_field: Field = Field(("string",)),  # noqa: B008 - frozen, shared like a dataclass default
+        max_name_length: int | None = None,
+        path_depth: Mapping[str, Mapping[str, int]] = _FRESH,
+        writable: frozenset[str] | None = None,
+        vendor_attributes: frozenset[str] = frozenset(),
+        vendor_prefixes: tuple[str, ...] = (),
+        admin_only: frozenset[str] = frozenset({"owner"}),
+        status_gated: Mapping[str, tuple[str, ...]] = _FRESH,
+        non_negative: frozenset[str] = frozenset({"min_ram", "min_disk"}),
+        int32: tuple[str, ...] = ("min_disk", "min_ram"),
+        set_valued: frozenset[str] = frozenset({"tags"}),
+        four_byte_order: tuple[str, ...] = ("name", "owner"),
+        property_quota: int = 128,
+        tag_quota: int = 128,
+    ) -> None:
+        if fields is _FRESH:
+            fields = dict(GLANCE_FIELDS)
+        if path_depth is _FRESH:
+            path_depth = {"locations": {"add": 2, "remove": 2, "replace": 1}}
+        if status_gated is _FRESH:
+            status_gated = {
+                "disk_format": ("queued", "importing"),
+                "container_format": ("queued", "importing"),
+            }
+        set_fields(self, locals())
+        set_field(self, "_names", {})
+        set_field(self, "_plans", ({}, {}))
+
+    def replace(self, /, **changes: Any) -> Rules:
+        """A rule set like this one with *changes*, and caches of its own.
+
+        E.g. ``IMS.replace(property_quota=-1)``; an unknown name raises
+        ``TypeError``.  ``copy.replace`` does the same on Python 3.13+.
+        """
+        return self.__replace__(**changes)
 
     def plans(self, v20: bool) -> dict[Any, Any]:
         """The parser's cache of checked ``(op, path)`` plans for one dialect."""
@@ -468,8 +561,7 @@ def _with(base: Mapping[str, Field], **extra: Field) -> dict[str, Field]:
 
 GLANCE = Rules(name="glance")
 
-IMS = dataclasses.replace(
-    GLANCE,
+IMS = GLANCE.replace(
     name="ims",
     fields=_with(GLANCE_FIELDS, name=IMS_NAME, __description=IMS_DESCRIPTION),
     max_name_length=255,

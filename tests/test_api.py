@@ -182,9 +182,7 @@ def test_result_never_aliases_request_values() -> None:
 
 
 def test_the_custom_rule_sets_are_data() -> None:
-    import dataclasses  # noqa: PLC0415
-
-    lenient = dataclasses.replace(IMS, writable=None, name="lenient")
+    lenient = IMS.replace(writable=None, name="lenient")
     assert imspatch.patch_image(
         SAMPLE, [{"op": "replace", "path": "/visibility", "value": "public"}],
         media_type=V21, rules=lenient,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from imspatch import strategies as ims_st
 
 from .conftest import ROOT
 
-SMALL = dataclasses.replace(GLANCE, name="small", tag_quota=2, property_quota=3)
+SMALL = GLANCE.replace(name="small", tag_quota=2, property_quota=3)
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -79,7 +78,7 @@ def test_what_a_server_owns_is_ignored_and_tags_are_a_set() -> None:
 
 def test_a_server_without_the_ims_protection_is_caught() -> None:
     """It checks IMS names and descriptions, but lets visibility, tags, ... change."""
-    unprotected = dataclasses.replace(IMS, writable=None)
+    unprotected = IMS.replace(writable=None)
     with pytest.raises(conformance.NonConformance) as info:
         conformance.check(engine(unprotected), max_examples=300, seed=1)
     found = info.value.mismatch

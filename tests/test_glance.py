@@ -3,7 +3,6 @@ unit-test table (reference/glance-behaviour.md section 15)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -227,15 +226,15 @@ def test_tags() -> None:
 
 
 def test_tag_quota_counts_duplicates() -> None:
-    two = dataclasses.replace(GLANCE, tag_quota=2)
+    two = GLANCE.replace(tag_quota=2)
     e = err([r("/tags", ["x", "x", "x"])], rules=two)
     assert where(e) == (LimitExceeded, 413, "too_many_tags", 0, "/tags")
     assert e.message == (
         "The limit has been exceeded on the number of allowed image tags. Attempted: 3, Maximum: 2"
     )
-    assert ok([r("/tags", [])], rules=dataclasses.replace(GLANCE, tag_quota=0))["tags"] == []
+    assert ok([r("/tags", [])], rules=GLANCE.replace(tag_quota=0))["tags"] == []
     assert len(ok([r("/tags", [str(i) for i in range(129)])],
-                  rules=dataclasses.replace(GLANCE, tag_quota=-1))["tags"]) == 129  # fmt: skip
+                  rules=GLANCE.replace(tag_quota=-1))["tags"]) == 129  # fmt: skip
     assert err([r("/tags", [str(i) for i in range(129)])]).code == "too_many_tags"
 
 
@@ -315,7 +314,7 @@ def test_computed_keys_pass_through_and_updated_at_is_untouched() -> None:
 
 
 def quota(n: int) -> imspatch.Rules:
-    return dataclasses.replace(GLANCE, property_quota=n)
+    return GLANCE.replace(property_quota=n)
 
 
 def test_property_quota() -> None:
