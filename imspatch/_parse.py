@@ -52,8 +52,12 @@ SETS = frozenset({ADD, REPLACE})
 PLAIN_EXTRA, PLAIN_CORE, CHECKED = range(3)
 # (code, name, pointer text, info, mode)
 Plan = tuple[int, str, str, NameInfo, int]
-#: what the fast path keeps per (op, path): code, name, mode, the value classes
-#: that pass without a look, the value check, and the plan they come from
+#: What the fast path keeps per (op, path): code, name, mode, the classes of a
+#: ``value`` member that pass as they are (never dict or list: nested values
+#: take the full check), the value check, and the plan they come from.  A
+#: remove ignores its value, and the class of "no value" is object.
+_NESTED: frozenset[type] = frozenset({dict, list})
+_ANY_SCALAR: frozenset[type] = frozenset({str, int, float, bool, type(None), object})
 Step = tuple[Plan, "Any"]  # (plan, value); value is None for a remove
 if TYPE_CHECKING:
     Cached = tuple[int, str, int, frozenset[type], Callable[[Any], bool], Plan]
@@ -135,11 +139,17 @@ def parse_one(
         exc.pointer = path
         raise
     if len(path) <= CACHED_KEY_MAX:
-        if len(plans) >= CACHE_SIZE:  # bounded memory; a flood only costs speed
-            plans.clear()
-        code, name, _, info, mode = plan
-        plans[op, path] = (code, name, mode, info.field.plain_types, info.field.accepts, plan)
+        _remember(plans, op, path, plan)
     return plan, value
+
+
+def _remember(plans: dict[tuple[str, str], Cached], op: str, path: str, plan: Plan) -> None:
+    if len(plans) >= CACHE_SIZE:  # bounded memory; a flood only costs speed
+        plans.clear()
+    code, name, _, info, mode = plan
+    rule = info.field
+    passes = _ANY_SCALAR if code == REMOVE else rule.plain_types - _NESTED
+    plans[op, path] = (code, name, mode, passes, rule.accepts, plan)
 
 
 def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:

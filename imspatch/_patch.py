@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._apply import apply_step, copy_image, finish, own
+from ._apply import apply_step, copy_image, finish
 from ._decode import Limits, check_element, check_members
 from ._parse import (
     ADD_IF_ABSENT,
@@ -65,9 +65,10 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     """
     doc, pending, text, astral = decoded
     steps: list[Step] = []
-    state = copy_image(image) if apply else None
-    source: Mapping[str, Any] = image if state is not None else {}  # type: ignore[assignment]
-    failed: PatchError | None = None  # the first apply error
+    state = copy_image(image) if apply else {}
+    source: Mapping[str, Any] = image if apply else {}  # type: ignore[assignment]
+    applying = apply  # until the first apply error
+    failed: PatchError | None = None  # that error
     created: set[str] = set()  # custom properties set that the image did not have
     # name -> index of the last op writing it, for the finishing checks; a plain
     # write matters to them only if the body may hold a 4-byte character
@@ -88,69 +89,69 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     path: Any
     for index, raw in enumerate(doc):
         # The common case: a flat object whose (op, path) was seen before.
-        if raw.__class__ is dict:
-            size = len(raw)
-            counted += size
+        try:
             if v20:
                 op = "replace" if "replace" in raw else "add" if "add" in raw else "remove"
-                path = raw.get(op)
+                path = raw[op]
             else:
-                op = raw.get("op")
-                path = raw.get("path")
-            try:
-                cached = plans.get((op, path))
-            except TypeError:  # an unhashable op or path: the full check says why
-                cached = None
-            if cached is not None:
-                code, name, mode, plain, accepts, plan = cached
-                value = raw.get("value", _MISSING)
-                cls = value.__class__
-                if (
-                    size == keys + (value is not _MISSING)  # no other member
-                    and cls is not dict  # nothing nested: depth is 2
-                    and cls is not list
-                    and (unlimited or within(raw, path, value, longest, widest, max_pointer))
-                    and (
-                        code == REMOVE or cls in plain or (value is not _MISSING and accepts(value))
+                op = raw["op"]
+                path = raw["path"]
+            cached = plans[op, path]
+        except (KeyError, TypeError):  # unseen, absent or unhashable: the full check
+            cached = None
+        if cached is not None:  # raw is a dict: only a dict has string keys
+            size = len(raw)
+            counted += size
+            code, name, mode, passes, accepts, plan = cached
+            value = raw.get("value", _MISSING)
+            cls = value.__class__
+            if (
+                size == keys + (value is not _MISSING)  # no other member
+                and (unlimited or within(raw, path, value, longest, widest, max_pointer))
+                and (
+                    cls in passes  # and so not nested: depth is 2
+                    or (
+                        cls is not dict and cls is not list and cls is not object and accepts(value)
                     )
-                ):
-                    if state is None:
+                )
+            ):
+                if not applying:
+                    if not apply:
                         steps.append((plan, None if code == REMOVE else value))
-                        continue
-                    if failed is not None:  # after an apply error, only parse
-                        continue
-                    # apply_step's two plain branches, inline: keep them in step
-                    if mode == PLAIN_EXTRA:
-                        if code == REMOVE:
-                            if name in state:
-                                del state[name]
-                                continue
-                        elif name in state:
-                            if code != ADD_IF_ABSENT:
-                                state[name] = value if cls is str else own(value)
-                                if astral:
-                                    touched[name] = index
-                                continue
-                        elif code != REPLACE:
-                            if name not in source:
-                                created.add(name)
-                            state[name] = value if cls is str else own(value)
+                    continue  # after an apply error, only parse
+                # apply_step's two plain branches, inline: keep them in step
+                if mode == PLAIN_EXTRA:
+                    if code == REMOVE:
+                        if name in state:
+                            del state[name]
+                            continue
+                    elif name in state:
+                        if code != ADD_IF_ABSENT:
+                            state[name] = value
                             if astral:
                                 touched[name] = index
                             continue
-                    elif mode == PLAIN_CORE and code in SETS:
-                        state[name] = value if cls is str else own(value)
+                    elif code != REPLACE:
+                        if name not in source:
+                            created.add(name)
+                        state[name] = value
                         if astral:
                             touched[name] = index
                         continue
-                    try:  # the rest, and every error, the long way
-                        apply_step(
-                            state, source, plan, value, rules, admin, created, touched, index
-                        )
-                    except PatchError as exc:
-                        failed = exc
-                        exc.index, exc.pointer = index, path
+                elif mode == PLAIN_CORE and code in SETS:
+                    state[name] = value
+                    if astral:
+                        touched[name] = index
                     continue
+                try:  # the rest, and every error, the long way
+                    apply_step(state, source, plan, value, rules, admin, created, touched, index)
+                except PatchError as exc:
+                    failed = exc
+                    applying = False
+                    exc.index, exc.pointer = index, path
+                continue
+        elif raw.__class__ is dict:
+            counted += len(raw)
         if pending is not None:
             try:
                 check_element(raw, pending)
@@ -172,16 +173,16 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
                 raise
             errors.append(exc)
             continue
-        if state is None:
-            steps.append(step)
-            continue
-        if failed is not None:
+        if not applying:
+            if not apply:
+                steps.append(step)
             continue
         plan, value = step
         try:
             apply_step(state, source, plan, value, rules, admin, created, touched, index)
         except PatchError as exc:
             failed = exc
+            applying = False
             exc.index, exc.pointer = index, plan[2]
     if errors is None:
         check_members(text, doc, counted)
@@ -198,7 +199,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
             raise failed
         errors.append(failed)
         return steps, None
-    if state is not None and (created or touched):
+    if apply and (created or touched):
         try:
             finish(state, source, rules, created, touched)
         except PatchError as exc:
@@ -209,7 +210,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
                 raise
             errors.append(exc)
             return steps, None
-    return steps, state
+    return steps, state if apply else None
 
 
 def _unless_duplicate(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 
 from ._frozen import Frozen, set_field, set_fields
@@ -68,7 +68,7 @@ class Field(Frozen):
         "types", "enum", "min_length", "max_length", "pattern", "items", "properties",
         "required", "additional", "code", "message", "length_code", "length_message",
     )  # fmt: skip
-    __slots__ = (*__match_args__, "plain_types", "_text")
+    __slots__ = (*__match_args__, "plain_types", "accepts")
     types: tuple[str, ...]
     enum: tuple[Any, ...] | None
     min_length: int
@@ -83,10 +83,11 @@ class Field(Frozen):
     length_code: str | None
     length_message: str | None
     #: Python classes whose values pass without further thought (the rule has no
-    #: enum, pattern, length or item rule); ``_text``: lengths and pattern of a
-    #: plain string rule.  Both are derived, for :meth:`accepts`.
+    #: enum, pattern, length or item rule).  Derived.
     plain_types: frozenset[type]
-    _text: tuple[int, int, str | None] | None
+    #: Whether a value passes: :meth:`check` with a fast answer for a string
+    #: within a plain string rule (lengths, pattern).  Derived.
+    accepts: Callable[[Any], bool]
 
     def __init__(
         self,
@@ -111,27 +112,14 @@ class Field(Frozen):
         plain = {cls for t in types for cls in _JSON_TYPES[t] if t != "integer"}
         unbounded = simple and pattern is None and not min_length
         set_field(self, "plain_types", frozenset(plain if unbounded and max_length is None else ()))
-        text = None
+        accepts = _passes(self.check)
         if simple and "string" in types:
-            text = (min_length, max_length or sys.maxsize, pattern)
-        set_field(self, "_text", text)
+            accepts = _passes_string(min_length, max_length or sys.maxsize, pattern, self.check)
+        set_field(self, "accepts", accepts)
 
     def replace(self, /, **changes: Any) -> Field:
         """This rule with *changes* to some of its fields (``copy.replace`` on 3.13+)."""
         return self.__replace__(**changes)
-
-    def accepts(self, value: Any) -> bool:
-        """Whether *value* passes: :meth:`check` with fast answers for common cases."""
-        if value.__class__ in self.plain_types:
-            return True
-        text = self._text
-        if text is not None and value.__class__ is str:
-            shortest, longest, pattern = text
-            if shortest <= len(value) <= longest and (
-                pattern is None or _regex(pattern).search(value) is not None
-            ):
-                return True
-        return self.check(value) is None
 
     def check(self, value: Any) -> tuple[str, str] | None:
         """Return ``(code, message)`` for the first violation, or ``None``."""
@@ -210,6 +198,36 @@ class Field(Frozen):
         if not self.additional:
             schema["additionalProperties"] = False
         return schema
+
+
+def _passes(check: Callable[[Any], tuple[str, str] | None]) -> Callable[[Any], bool]:
+    def accepts(value: Any) -> bool:
+        return check(value) is None
+
+    return accepts
+
+
+def _passes_string(
+    shortest: int,
+    longest: int,
+    pattern: str | None,
+    check: Callable[[Any], tuple[str, str] | None],
+) -> Callable[[Any], bool]:
+    """The value check of a plain string rule, one call for a good string."""
+    search = None  # compiled on first use: a rule set costs nothing to import
+
+    def accepts(value: Any) -> bool:
+        nonlocal search
+        if value.__class__ is str and shortest <= len(value) <= longest:
+            if pattern is None:
+                return True
+            if search is None:
+                search = _regex(pattern).search
+            if search(value) is not None:
+                return True
+        return check(value) is None
+
+    return accepts
 
 
 _REGEXES: dict[str, re.Pattern[str]] = {}
