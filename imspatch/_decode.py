@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import namedtuple
 from collections.abc import Callable
 from json.scanner import make_scanner
 
@@ -20,12 +19,11 @@ from .errors import MEDIA_TYPES, excerpt, make_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Literal, NamedTuple
+    from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_LIMITS",
     "Limits",
-    "Pending",
     "check_element",
     "check_members",
     "decode_body",
@@ -172,19 +170,10 @@ def _bad(code: str, message: str) -> Exception:
 
 
 if TYPE_CHECKING:
-
-    class Pending(NamedTuple):
-        """Decode-phase limits left for the parser; ``None``: cannot be breached."""
-
-        max_depth: int
-        max_string_length: int | None
-        max_members: int | None
-
-else:  # the same class, without importing typing
-    Pending = namedtuple("Pending", ("max_depth", "max_string_length", "max_members"))
-
-
-if TYPE_CHECKING:
+    #: Decode-phase limits left for the parser: (max_depth, max_string_length,
+    #: max_members), ``None`` for a limit the body is too small to breach.  A
+    #: plain tuple: every request makes one.
+    Pending = tuple[int, int | None, int | None]
     #: (operations, limits left to check, JSON text, whether a string may hold
     #: a character above U+FFFF)
     Decoded = tuple[list[Any], Pending | None, str | None, bool]
@@ -247,7 +236,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     # n characters hold no longer string, and no object of more than n // 4 members
     longest = limits.max_string_length if size > limits.max_string_length else None
     widest = limits.max_members if size // 4 > limits.max_members else None
-    return doc, Pending(limits.max_depth, longest, widest), text, astral
+    return doc, (limits.max_depth, longest, widest), text, astral
 
 
 # A colon escaped in a string decodes to a colon no raw text count can see.

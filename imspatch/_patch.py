@@ -65,7 +65,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     """
     doc, pending, text, astral = decoded
     steps: list[Step] = []
-    state = copy_image(image) if apply else {}
+    state = (dict(image) if image.__class__ is dict else copy_image(image)) if apply else {}
     source: Mapping[str, Any] = image if apply else {}  # type: ignore[assignment]
     applying = apply  # until the first apply error
     failed: PatchError | None = None  # that error
@@ -77,7 +77,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     max_pointer = limits.max_pointer_length
     longest = widest = None
     if pending is not None:
-        longest, widest = pending.max_string_length, pending.max_members
+        _, longest, widest = pending
     # A flat operation has at most 3 members, and a cached path at most
     # CACHED_KEY_MAX characters: often no limit can bind, and none is checked.
     unlimited = (
@@ -185,7 +185,8 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
             applying = False
             exc.index, exc.pointer = index, plan[2]
     if errors is None:
-        check_members(text, doc, counted)
+        if text is not None and text.count(":") != counted:  # check_members' shortcut
+            check_members(text, doc, counted)
     else:
         try:
             check_members(text, doc, counted)
