@@ -220,7 +220,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
         text = None
         astral = True
     if not isinstance(doc, list):
-        check_members(text, [doc], 0)
+        check_members(text, [doc])
         if isinstance(doc, dict):
             msg = "Request body must be a JSON array of operation objects."
             raise _bad("not_an_array", msg)
@@ -243,15 +243,16 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
 _COLON_ESCAPE = re.compile(r"\\u003[aA]")
 
 
-def check_members(text: str | None, doc: list[Any], counted: int) -> None:
+def check_members(text: str | None, doc: list[Any], counted: int = -1) -> None:
     """Raise 400 ``duplicate_member`` if decoding *text* dropped a repeated name.
 
     Outside strings, JSON text has one ``:`` per object member and no other.
-    *counted* is how many members the parser saw in the top-level objects: if
-    the text has exactly that many colons, no member was dropped, for the cost
-    of one ``str.count``.  Otherwise (nested objects, colons in strings) every
-    member and every colon in a string is counted; only when that does not
-    settle it either is the text scanned again to name the duplicate.
+    *counted*, if given, is how many members the top-level objects of *doc*
+    have: if the text has exactly that many colons, no member was dropped,
+    for the cost of one ``str.count``.  Otherwise (nested objects, colons in
+    strings) every member and every colon in a string is counted; only when
+    that does not settle it either is the text scanned again to name the
+    duplicate.
     """
     if text is None:  # an already-decoded list has no duplicates to lose
         return

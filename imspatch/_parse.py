@@ -29,11 +29,16 @@ __all__ = [
     "ADD",
     "ADD_IF_ABSENT",
     "CHECKED",
+    "CREATE_EXTRA",
+    "FULL",
     "PLAIN_CORE",
     "PLAIN_EXTRA",
     "REMOVE",
+    "REMOVE_EXTRA",
     "REPLACE",
-    "SETS",
+    "REPLACE_EXTRA",
+    "SET_CORE",
+    "SET_EXTRA",
     "Cached",
     "Plan",
     "Step",
@@ -44,21 +49,31 @@ __all__ = [
 ]
 
 ADD, ADD_IF_ABSENT, REMOVE, REPLACE = range(4)
-#: the codes that set a value whether or not the name is present
-SETS = frozenset({ADD, REPLACE})
-# How the apply loop treats a name (a plan's last item): a custom property
+# How the apply phase treats a name (a plan's last item): a custom property
 # nothing protects; a core attribute whose setter only stores the value (no
 # policy, gate, range or set semantics); anything else, in full.
 PLAIN_EXTRA, PLAIN_CORE, CHECKED = range(3)
 # (code, name, pointer text, info, mode)
 Plan = tuple[int, str, str, NameInfo, int]
-#: What the fast path keeps per (op, path): code, name, mode, the classes of a
-#: ``value`` member that pass as they are (never dict or list: nested values
-#: take the full check), the value check, and the plan they come from.  A
-#: remove ignores its value, and the class of "no value" is object.
-_NESTED: frozenset[type] = frozenset({dict, list})
-_ANY_SCALAR: frozenset[type] = frozenset({str, int, float, bool, type(None), object})
 Step = tuple[Plan, "Any"]  # (plan, value); value is None for a remove
+# What the one-pass loop does inline with a cached plan (from code and mode);
+# FULL: apply_step does it.
+SET_EXTRA, REPLACE_EXTRA, CREATE_EXTRA, REMOVE_EXTRA, SET_CORE, FULL = range(6)
+_ACTIONS = {
+    (ADD, PLAIN_EXTRA): SET_EXTRA,
+    (REPLACE, PLAIN_EXTRA): REPLACE_EXTRA,
+    (ADD_IF_ABSENT, PLAIN_EXTRA): CREATE_EXTRA,
+    (REMOVE, PLAIN_EXTRA): REMOVE_EXTRA,
+    (ADD, PLAIN_CORE): SET_CORE,
+    (REPLACE, PLAIN_CORE): SET_CORE,
+}
+#: What the loop keeps per (op, path) and dialect: action, name, the members a
+#: flat operation has, the classes of its ``value`` that pass as they are
+#: (never dict or list: a nested value takes the full check), the value check,
+#: and the plan.  A remove has no value, whose class is object; one with a
+#: value takes the full check.
+_NESTED: frozenset[type] = frozenset({dict, list})
+_ABSENT: frozenset[type] = frozenset({object})
 if TYPE_CHECKING:
     Cached = tuple[int, str, int, frozenset[type], Callable[[Any], bool], Plan]
 
@@ -139,17 +154,21 @@ def parse_one(
         exc.pointer = path
         raise
     if len(path) <= CACHED_KEY_MAX:
-        _remember(plans, op, path, plan)
+        _remember(plans, op, path, plan, v20)
     return plan, value
 
 
-def _remember(plans: dict[tuple[str, str], Cached], op: str, path: str, plan: Plan) -> None:
+def _remember(
+    plans: dict[tuple[str, str], Cached], op: str, path: str, plan: Plan, v20: bool
+) -> None:
     if len(plans) >= CACHE_SIZE:  # bounded memory; a flood only costs speed
         plans.clear()
     code, name, _, info, mode = plan
     rule = info.field
-    passes = _ANY_SCALAR if code == REMOVE else rule.plain_types - _NESTED
-    plans[op, path] = (code, name, mode, passes, rule.accepts, plan)
+    action = _ACTIONS.get((code, mode), FULL)
+    members = (1 if v20 else 2) + (code != REMOVE)
+    passes = _ABSENT if code == REMOVE else rule.plain_types - _NESTED
+    plans[op, path] = (action, name, members, passes, rule.accepts, plan)
 
 
 def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:

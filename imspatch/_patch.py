@@ -19,12 +19,11 @@ from collections.abc import Mapping
 from ._apply import apply_step, copy_image, finish
 from ._decode import Limits, check_element, check_members
 from ._parse import (
-    ADD_IF_ABSENT,
-    PLAIN_CORE,
-    PLAIN_EXTRA,
-    REMOVE,
-    REPLACE,
-    SETS,
+    CREATE_EXTRA,
+    REMOVE_EXTRA,
+    REPLACE_EXTRA,
+    SET_CORE,
+    SET_EXTRA,
     Step,
     parse_one,
     within,
@@ -83,8 +82,6 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     unlimited = (
         longest is None and (widest is None or widest >= 3) and max_pointer >= CACHED_KEY_MAX
     )
-    keys = 1 if v20 else 2  # members besides "value" of a flat operation
-    counted = 0  # members of the top-level objects, for check_members
     op: Any
     path: Any
     for index, raw in enumerate(doc):
@@ -100,63 +97,70 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
         except (KeyError, TypeError):  # unseen, absent or unhashable: the full check
             cached = None
         if cached is not None:  # raw is a dict: only a dict has string keys
-            size = len(raw)
-            counted += size
-            code, name, mode, passes, accepts, plan = cached
+            action, name, members, passes, accepts, plan = cached
             value = raw.get("value", _MISSING)
             cls = value.__class__
             if (
-                size == keys + (value is not _MISSING)  # no other member
+                len(raw) == members  # no other member
                 and (unlimited or within(raw, path, value, longest, widest, max_pointer))
                 and (
                     cls in passes  # and so not nested: depth is 2
                     or (
-                        cls is not dict and cls is not list and cls is not object and accepts(value)
+                        cls is not dict
+                        and cls is not list
+                        and value is not _MISSING
+                        and accepts(value)
                     )
                 )
             ):
                 if not applying:
                     if not apply:
-                        steps.append((plan, None if code == REMOVE else value))
+                        steps.append((plan, None if value is _MISSING else value))
                     continue  # after an apply error, only parse
-                # apply_step's two plain branches, inline: keep them in step
-                if mode == PLAIN_EXTRA:
-                    if code == REMOVE:
-                        if name in state:
-                            del state[name]
-                            continue
-                    elif name in state:
-                        if code != ADD_IF_ABSENT:
-                            state[name] = value
-                            if astral:
-                                touched[name] = index
-                            continue
-                    elif code != REPLACE:
-                        if name not in source:
-                            created.add(name)
+                # apply_step's plain branches, inline: keep them in step
+                if action == REPLACE_EXTRA:
+                    if name in state:
                         state[name] = value
                         if astral:
                             touched[name] = index
                         continue
-                elif mode == PLAIN_CORE and code in SETS:
+                elif action == SET_CORE:
+                    state[name] = value
+                    if astral:
+                        touched[name] = index
+                    continue
+                elif action == SET_EXTRA:
+                    if name not in state and name not in source:
+                        created.add(name)
+                    state[name] = value
+                    if astral:
+                        touched[name] = index
+                    continue
+                elif action == REMOVE_EXTRA:
+                    if name in state:
+                        del state[name]
+                        continue
+                elif action == CREATE_EXTRA and name not in state:
+                    if name not in source:
+                        created.add(name)
                     state[name] = value
                     if astral:
                         touched[name] = index
                     continue
                 try:  # the rest, and every error, the long way
+                    if value is _MISSING:
+                        value = None
                     apply_step(state, source, plan, value, rules, admin, created, touched, index)
                 except PatchError as exc:
                     failed = exc
                     applying = False
                     exc.index, exc.pointer = index, path
                 continue
-        elif raw.__class__ is dict:
-            counted += len(raw)
         if pending is not None:
             try:
                 check_element(raw, pending)
             except PatchError as exc:  # body-level: only a duplicate member beats it
-                problem = _unless_duplicate(exc, text, doc, counted)
+                problem = _unless_duplicate(exc, text, doc)
                 if errors is None:
                     raise problem from None
                 errors[:] = [problem]
@@ -166,7 +170,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
         except PatchError as exc:
             exc.index = index
             if errors is None:
-                check_members(text, doc, counted)  # body-level errors still win
+                check_members(text, doc)  # body-level errors still win
                 if pending is not None:
                     for element in doc[index + 1 :]:
                         check_element(element, pending)
@@ -185,11 +189,12 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
             applying = False
             exc.index, exc.pointer = index, plan[2]
     if errors is None:
-        if text is not None and text.count(":") != counted:  # check_members' shortcut
-            check_members(text, doc, counted)
+        # Every operation parsed, so each is an object: count their members.
+        if text is not None and text.count(":") != sum(map(len, doc)):
+            check_members(text, doc)
     else:
         try:
-            check_members(text, doc, counted)
+            check_members(text, doc)
         except PatchError as exc:
             errors[:] = [exc]
             return steps, None
@@ -214,12 +219,10 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     return steps, state if apply else None
 
 
-def _unless_duplicate(
-    exc: PatchError, text: str | None, doc: list[Any], counted: int
-) -> PatchError:
+def _unless_duplicate(exc: PatchError, text: str | None, doc: list[Any]) -> PatchError:
     """*exc*, a body-level error, unless a duplicate member name beats it."""
     try:
-        check_members(text, doc, counted)
+        check_members(text, doc)
     except PatchError as duplicate:
         return duplicate
     return exc
