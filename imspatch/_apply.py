@@ -223,7 +223,8 @@ def finish(
 ) -> None:
     """Whole-request checks, in upstream's save order (reference 10)."""
     quota = rules.property_quota
-    if created and quota >= 0 and any(name in state for name in created):
+    # no more properties than keys: most images cannot exceed the quota at all
+    if created and 0 <= quota < len(state) and any(name in state for name in created):
         count = sum(1 for key in state if key.__class__ is str and rules.is_counted(key))
         if count > quota:
             msg = (
@@ -231,6 +232,8 @@ def finish(
                 f"Attempted: {count}, Maximum: {quota}"
             )
             raise make_error("too_many_properties", msg)
+    if not touched:
+        return
     _check_four_byte(state, image, rules, touched)
     for name in rules.int32:
         if name in touched:
