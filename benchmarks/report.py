@@ -181,10 +181,15 @@ def markdown(data: dict[str, Any]) -> str:
         " cycle repeated); on the IMS documentation's sample image plus 0 to 10,000 extra custom"
         " properties.",
         "",
-        "## Headline: workload b (10 operations), sample image, IMS rules, v2.1",
-        "",
-        *headline(res, "b", "v2.1", "ims"),
-        "",
+    ]
+    if "b" in data["workloads"]:
+        lines += [
+            "## Headline: workload b (10 operations), sample image, IMS rules, v2.1",
+            "",
+            *headline(res, "b", "v2.1", "ims"),
+            "",
+        ]
+    lines += [
         "## Targets",
         "",
         *targets_table(data["targets"]),

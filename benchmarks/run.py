@@ -133,17 +133,22 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     if n_c and n_d:
         expect = n_d / n_c
         values = []
+        floors = []  # the floor's own d / c: what CPython gives 100x the objects
         for d, r in views:
             tc, td = res.us("imspatch", "c", 0, d, r), res.us("imspatch", "d", 0, d, r)
+            fc, fd = res.us("floor", "c", 0, d, r), res.us("floor", "d", 0, d, r)
             if tc and td:
                 values.append((td / tc, f"{d}/{r}"))
+            if fc and fd:
+                floors.append(fd / fc)
         if values:
             lo, hi = min(values), max(values)
+            floor_text = f"; the floor's: {min(floors):.1f} to {max(floors):.1f}" if floors else ""
             out.append(
                 {
                     "name": "imspatch linear in operations: d / c, sample image",
                     "measured": [lo[0], hi[0]],
-                    "measured_text": f"{lo[0]:.1f} ({lo[1]}) to {hi[0]:.1f} ({hi[1]})",
+                    "measured_text": f"{lo[0]:.1f} ({lo[1]}) to {hi[0]:.1f} ({hi[1]}){floor_text}",
                     "threshold": [0.8 * expect, 1.2 * expect],
                     "threshold_text": f"{0.8 * expect:g} to {1.2 * expect:g}",
                     "passed": 0.8 * expect <= lo[0] and hi[0] <= 1.2 * expect,
