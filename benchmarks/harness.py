@@ -67,12 +67,9 @@ class Budget:
             return 1, 0  # the first call is its only sample
         loops = max(1, math.ceil(self.min_sample / max(once, 1e-9)))
         sample = loops * once
-        if sample <= 0.05:
-            repeats = self.max_repeats
-        elif sample <= 0.5:
-            repeats = max(3, self.max_repeats - 2)
-        else:
-            repeats = 3
+        # long calls (workload d) get fewer samples, but never fewer than 5:
+        # they vary most from one sample to the next
+        repeats = self.max_repeats if sample <= 0.05 else max(5, self.max_repeats - 2)
         return loops, repeats
 
 
