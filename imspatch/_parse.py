@@ -1,16 +1,15 @@
-"""Phase 2 (SPEC 4-6): each raw operation object to a checked step.
+"""Phase 2 (SPEC 4-6): the full check of one raw operation object.
 
 Per operation, in upstream's order: object check, op, path, pointer syntax
 and decoding, depth, ``value`` presence, name class (read-only / reserved),
-then the rule set's value check.  Each operation is fully validated before
-the next is looked at.
+then the rule set's value check.
 
-A *step* is what the apply phase consumes: ``(plan, value)``.  A *plan* is
-everything about an operation that follows from its op and path alone —
-``(code, name, pointer text, NameInfo)`` — so it is computed once per
-distinct ``(op, path)`` and rule set, and a request that touches one key
-100,000 times validates its path once.
-"""
+The result is a *step*, ``(plan, value)``.  A *plan* is everything about an
+operation that follows from its op and path alone — ``(code, name, pointer
+text, NameInfo, mode)`` — so it is computed once per distinct ``(op, path)``,
+dialect and rule set, and cached with what the one-pass loop
+(``_patch.run``) needs to check and apply the next such operation inline: a
+request that touches one key 100,000 times validates its path once."""
 
 from __future__ import annotations
 

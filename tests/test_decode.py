@@ -223,6 +223,25 @@ def test_decode_error_beats_everything() -> None:
     assert err(raw).code == "duplicate_member"
 
 
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b'[{"op": "x", "op": "y"}, {"op": "remove", "path": "/x"}', "invalid_json"),
+        (
+            b'[{"op": "x", "op": "y"}, {"op": "remove", "path": "/x", "value": NaN}]',
+            "invalid_number",
+        ),
+        (b'[{"op": "x", "op": "y"}, {"op": "remove", "path": "/x\\udc00"}]', "lone_surrogate"),
+        (
+            b'[{"op": "x", "op": "y"}, {"op": "remove", "path": "/x", "value": "a:b"}]',
+            "duplicate_member",
+        ),
+    ],
+)
+def test_text_that_is_not_json_at_all_beats_a_duplicate_member(raw: bytes, code: str) -> None:
+    assert err(raw).code == code
+
+
 def test_default_limits_are_documented_values() -> None:
     documented = Limits(
         max_body_bytes=16 * 1024 * 1024,
@@ -244,11 +263,15 @@ def test_string_length_limit_holds_everywhere(form: str) -> None:
         {"op": "remove", "path": "/x", "123456789": 1},  # a member name
     ):
         doc = [op]
-        data: object = {"bytes": json.dumps(doc).encode(), "str": json.dumps(doc), "list": doc}[form]
+        data: object = {"bytes": json.dumps(doc).encode(), "str": json.dumps(doc), "list": doc}[
+            form
+        ]
         with pytest.raises(LimitExceeded) as info:
             imspatch.patch_image(SAMPLE, data, media_type=V21, limits=limits)  # type: ignore[arg-type]
         assert (info.value.status, info.value.code, info.value.index) == (
-            413, "string_too_long", None
+            413,
+            "string_too_long",
+            None,
         )
         assert "max_string_length (8 characters)" in info.value.message
     ok_doc = [{"op": "replace", "path": "/name", "value": "12345678"}]
@@ -272,7 +295,9 @@ def test_pointer_length_limit() -> None:
         imspatch.patch_image(SAMPLE, [{"op": "replace", "path": "/name1", "value": "x"}],
                              media_type=V21, limits=limits)  # fmt: skip
     assert (info.value.code, info.value.index, info.value.pointer) == (
-        "pointer_too_long", 0, "/name1"
+        "pointer_too_long",
+        0,
+        "/name1",
     )
     assert "max_pointer_length (5 characters)" in info.value.message
     assert imspatch.patch_image(SAMPLE, [{"op": "replace", "path": "/name", "value": "x"}],
@@ -280,11 +305,19 @@ def test_pointer_length_limit() -> None:
 
 
 def test_a_body_level_limit_anywhere_beats_every_operation_error() -> None:
-    deep = {"op": "remove", "path": "/x", "value": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}
+    deep = {
+        "op": "remove",
+        "path": "/x",
+        "value": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    }
     ops = [{"op": "replace", "path": "/id", "value": 1}, {"op": "bogus"}, deep]
     for data in (json.dumps(ops).encode(), json.dumps(ops), ops):
         assert where(err(data) if not isinstance(data, list) else err(json.dumps(data))) == (
-            MalformedPatch, 400, "too_deep", None, None
+            MalformedPatch,
+            400,
+            "too_deep",
+            None,
+            None,
         )
         errors = list(imspatch.iter_errors(data, media_type=V21))
         assert [(e.code, e.index) for e in errors] == [("too_deep", None)]
