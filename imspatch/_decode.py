@@ -322,7 +322,7 @@ def _loads(text: str) -> tuple[Any, bool]:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "number too long"
         msg = f"Malformed JSON in request body: {detail}."
         raise _bad("invalid_json", msg) from None
-    if _SURROGATE_ESCAPE.search(text):
+    if "\\" in text and _SURROGATE_ESCAPE.search(text):  # memchr first: few bodies escape
         _check_surrogates(doc)
         return doc, True
     return doc, not text.isascii() and _ASTRAL.search(text) is not None
