@@ -104,6 +104,19 @@ def _unique_paths_removed(n: int) -> bytes:
     return _ops([{"op": "remove", "path": f"/absent{i}"} for i in range(n)])
 
 
+def _colons(n: int) -> bytes:  # the duplicate check's census: colons in strings
+    return _ops([{"op": "replace", "path": "/k", "value": "a:b"}] * n)
+
+
+def _escaped_colons(n: int) -> bytes:  # ... and its rescan: colons no count can see
+    return b"[" + b",".join([b'{"op":"replace","path":"/k","value":"a\\u003ab"}'] * n) + b"]"
+
+
+def _late_duplicate(n: int) -> bytes:
+    last = b'{"op":"replace","path":"/k","value":"a","value":"b"}'
+    return _ops([{"op": "replace", "path": "/k", "value": "v"}] * (n - 1))[:-1] + b"," + last + b"]"
+
+
 CASES: tuple[Case, ...] = (
     Case("100k operations on one key", 100_000, _one_key),
     Case("100k new keys (v2.1, quota -1)", 100_000, _new_keys, UNLIMITED),
@@ -120,6 +133,14 @@ CASES: tuple[Case, ...] = (
     Case("500k {} in one value", 500_000, _value_containers, UNLIMITED, expect="invalid_value"),
     Case("1000 members in one value", 1000, _members, UNLIMITED, expect="invalid_value"),
     Case("100k removes of absent keys", 100_000, _unique_paths_removed, expect="no_such_property"),
+    Case("100k values with a colon", 100_000, _colons),
+    Case("100k values with an escaped colon", 100_000, _escaped_colons),
+    Case(
+        "a duplicate member after 100k operations",
+        100_000,
+        _late_duplicate,
+        expect="duplicate_member",
+    ),
 )
 
 
