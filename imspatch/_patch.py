@@ -160,7 +160,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
             try:
                 check_element(raw, pending)
             except PatchError as exc:  # body-level: only a duplicate member beats it
-                problem = _unless_duplicate(exc, text, doc)
+                problem = _unless_duplicate(exc, text)
                 if errors is None:
                     raise problem from None
                 errors[:] = [problem]
@@ -170,7 +170,7 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
         except PatchError as exc:
             exc.index = index
             if errors is None:
-                check_members(text, doc)  # body-level errors still win
+                check_members(text)  # body-level errors still win
                 if pending is not None:
                     for element in doc[index + 1 :]:
                         check_element(element, pending)
@@ -190,11 +190,10 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
             exc.index, exc.pointer = index, plan[2]
     if errors is None:
         # Every operation parsed, so each is an object: count their members.
-        if text is not None and text.count(":") != sum(map(len, doc)):
-            check_members(text, doc)
+        check_members(text, sum(map(len, doc)))
     else:
         try:
-            check_members(text, doc)
+            check_members(text)
         except PatchError as exc:
             errors[:] = [exc]
             return steps, None
@@ -219,10 +218,10 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
     return steps, state if apply else None
 
 
-def _unless_duplicate(exc: PatchError, text: str | None, doc: list[Any]) -> PatchError:
+def _unless_duplicate(exc: PatchError, text: str | None) -> PatchError:
     """*exc*, a body-level error, unless a duplicate member name beats it."""
     try:
-        check_members(text, doc)
+        check_members(text)
     except PatchError as duplicate:
         return duplicate
     return exc
