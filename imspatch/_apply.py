@@ -8,7 +8,7 @@ is returned: all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ._parse import ADD, ADD_IF_ABSENT, PLAIN_CORE, PLAIN_EXTRA, REMOVE, REPLACE, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
@@ -196,22 +196,28 @@ def _set_core(
 
 
 def own(value: Any) -> Any:
-    """A copy of a request value that the result may keep."""
-    if value.__class__ is list or value.__class__ is dict:
-        return _deepcopy(value)
-    return value
+    """A copy of a request value that the result may keep.
 
-
-def _first_deepcopy(value: Any) -> Any:
-    """``copy.deepcopy``, imported on first use: ``copy`` imports ``weakref``, 1 ms."""
-    global _deepcopy  # noqa: PLW0603 - replaced once, by the real function
-    from copy import deepcopy  # noqa: PLC0415 - kept off the engine's import path
-
-    _deepcopy = deepcopy
-    return deepcopy(value)
-
-
-_deepcopy: Callable[[Any], Any] = _first_deepcopy
+    JSON containers are copied level by level without recursion: a value
+    nested as deep as the limits allow cannot exhaust the stack.
+    """
+    if value.__class__ is not list and value.__class__ is not dict:
+        return value
+    copy: Any = [] if value.__class__ is list else {}
+    stack: list[tuple[Any, Any]] = [(value, copy)]
+    while stack:
+        source, target = stack.pop()
+        items = enumerate(source) if source.__class__ is list else source.items()
+        for key, item in items:
+            kept = item
+            if item.__class__ is list or item.__class__ is dict:
+                kept = [] if item.__class__ is list else {}
+                stack.append((item, kept))
+            if target.__class__ is list:
+                target.append(kept)
+            else:
+                target[key] = kept
+    return copy
 
 
 def finish(

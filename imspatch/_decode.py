@@ -190,9 +190,9 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     (:func:`check_element`; the second item says which of those limits still
     need checking, ``None`` when none do), and duplicate member names
     (:func:`check_members`, given the JSON text, the third item, and the
-    number of members the parser saw).  The fourth
-    says whether any string may hold a 4-byte character (SPEC 6.1); when not,
-    the finishing checks need not look.
+    number of members the parser saw).  The fourth says whether any string
+    may hold a 4-byte character (SPEC 6.1); when not, the finishing checks
+    need not look.
     """
     if body.__class__ is bytes or isinstance(body, (bytes, bytearray, memoryview)):
         raw = body if body.__class__ is bytes else bytes(body)
@@ -258,6 +258,8 @@ def check_members(text: str | None, counted: int = -1) -> None:
     except _DuplicateMemberError as exc:
         msg = f"Malformed JSON in request body: duplicate member name {_short(exc)}."
         raise _bad("duplicate_member", msg) from None
+    except RecursionError:  # nesting the first scan just survived, from a deeper frame
+        raise _too_deep() from None
 
 
 def _too_large(limits: Limits) -> Exception:

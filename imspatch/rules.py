@@ -249,18 +249,36 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def json_equal(a: Any, b: Any) -> bool:
-    """Equality of JSON values: same type, numbers numerically, bool is not 1."""
-    ca, cb = a.__class__, b.__class__
-    if ca is bool or cb is bool:
-        return ca is cb and a == b
-    if ca in (int, float) and cb in (int, float):
-        return bool(a == b)
-    if ca is not cb:
-        return False
-    if ca is list:
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
-    if ca is dict:
-        return a.keys() == b.keys() and all(json_equal(v, b[k]) for k, v in a.items())
+    """Equality of JSON values: same type, numbers numerically, bool is not 1.
+
+    Containers are compared level by level without recursion, at any depth.
+    """
+    pairs = [(a, b)]
+    while pairs:
+        a, b = pairs.pop()
+        ca, cb = a.__class__, b.__class__
+        if ca is bool or cb is bool:
+            if ca is not cb or a != b:
+                return False
+        elif ca in (int, float) and cb in (int, float):
+            if a != b:
+                return False
+        elif ca is not cb:
+            return False
+        elif ca is list:
+            if len(a) != len(b):
+                return False
+            pairs.extend(zip(a, b, strict=True))
+        elif ca is dict:
+            if a.keys() != b.keys():
+                return False
+            pairs.extend((v, b[k]) for k, v in a.items())
+        elif not _plain_equal(a, b):
+            return False
+    return True
+
+
+def _plain_equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
     except Exception:  # a trusted image may still hold odd objects

@@ -378,3 +378,75 @@ def test_corpus_is_small() -> None:
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
 def test_corpus_replay(path: Path) -> None:
     target.check(target.split(path.read_bytes()), memory=path.stat().st_size < 8192)
+
+
+# --- any depth the limits allow: no recursion in the engine ---------------------
+
+
+def _nested(depth: int, leaf: Any) -> Any:
+    value = leaf
+    for i in range(depth):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+# a rule set that takes containers as custom property values, "__x" protected
+CONTAINERS = GLANCE.replace(
+    extra_field=imspatch.Field(("object", "array", "string")),
+    writable=frozenset({"name"}),
+    vendor_prefixes=("__",),
+    property_quota=-1,
+)
+NO_DEPTH_LIMIT = Limits(max_depth=10**6)
+
+
+@pytest.mark.parametrize("depth", [900, 20_000])
+def test_values_nested_as_deep_as_the_limits_allow_raise_no_recursion_error(depth: int) -> None:
+    deep = _nested(depth, "leaf")
+    image = {"id": "i", "name": "n", "__x": deep, "y": deep}
+    ops = [
+        {"op": "replace", "path": "/__x", "value": _nested(depth, "leaf")},  # protected, same
+        {"op": "add", "path": "/z", "value": deep},  # copied
+        {"op": "replace", "path": "/y", "value": _nested(depth, "other")},
+    ]
+    bodies: list[Any] = [ops]  # an already-decoded body: no JSON scanner in the way
+    if depth < 900 + 1:  # what the C scanner itself can read
+        bodies.append(json.dumps(ops).encode())
+    for body in bodies:
+        try:
+            result = imspatch.patch_image(
+                image, body, media_type=V21, rules=CONTAINERS, limits=NO_DEPTH_LIMIT
+            )
+        except PatchError as exc:  # the scanner's own recursion limit: 400 too_deep
+            assert isinstance(body, bytes)
+            assert exc.code == "too_deep"
+            continue
+        assert result["z"] is not deep  # the result shares nothing with the request
+        node, copy = deep, result["z"]
+        while isinstance(node, (list, dict)):
+            assert copy is not node
+            node, copy = (node["k"], copy["k"]) if isinstance(node, dict) else (node[0], copy[0])
+        assert copy == node == "leaf"
+        with pytest.raises(imspatch.ForbiddenChange):  # protected: a change is refused
+            imspatch.patch_image(
+                image,
+                [{"op": "replace", "path": "/__x", "value": _nested(depth, "changed")}],
+                media_type=V21,
+                rules=CONTAINERS,
+                limits=NO_DEPTH_LIMIT,
+            )
+
+
+def test_nesting_at_the_scanners_own_limit_is_too_deep_not_a_crash() -> None:
+    # A colon in a string makes the duplicate check scan the text again, from a
+    # deeper frame than the first scan: at some depth only the second one fails.
+    codes = set()
+    for depth in range(850, 1000):
+        body = (
+            '[{"op":"remove","path":"/x","value":"a:b"},'
+            '{"op":"remove","path":"/x","value":' + "[" * depth + "]" * depth + "}]"
+        )
+        with pytest.raises(PatchError) as info:
+            imspatch.patch_image({"x": 1}, body.encode(), media_type=V21)
+        codes.add(info.value.code)
+    assert codes == {"too_deep"}
