@@ -275,15 +275,11 @@ def _loads(text: str) -> tuple[Any, bool]:
     if not text or text.isspace():
         raise _bad("empty_body", "Body expected in request.")
     try:
-        start = _start(text)
         try:
-            doc, end = _SCAN(text, start)
+            doc, end = _SCAN(text, 0 if text[0] not in _JSON_SPACE else _start(text))
         except StopIteration as exc:
             raise json.JSONDecodeError("Expecting value", text, exc.value) from None
-        stop = len(text)
-        while stop > end and text[stop - 1] in _JSON_SPACE:
-            stop -= 1
-        if end != stop:
+        if end != len(text) and text[end:].strip(_JSON_SPACE):
             raise json.JSONDecodeError("Extra data", text, end)
     except _NotFiniteError as exc:
         msg = (

@@ -77,6 +77,9 @@ def test_non_string_media_type_is_415() -> None:
         (b"[", "invalid_json"),
         (b"[] []", "invalid_json"),
         (b"[]x", "invalid_json"),
+        (b"[]\x0c", "invalid_json"),  # whitespace to Python, not to JSON
+        (b"[] \xc2\xa0", "invalid_json"),
+        (b"\x0c[]", "invalid_json"),
         (b"{'a': 1}", "invalid_json"),
         (b'[{"op": "add", "op": "remove", "path": "/x"}]', "duplicate_member"),
         (b'[{"add": "/a", "add": "/b", "value": "x"}]', "duplicate_member"),
@@ -327,3 +330,8 @@ def test_a_body_level_limit_anywhere_beats_every_operation_error() -> None:
     with pytest.raises(LimitExceeded) as info:
         imspatch.patch_image(SAMPLE, raw, media_type=V21, limits=limits)
     assert (info.value.code, info.value.index) == ("string_too_long", None)
+
+
+@pytest.mark.parametrize("space", [" ", "\n", "\r\n", "\t", " \n\t\r "])
+def test_json_whitespace_around_the_body_is_fine(space: str) -> None:
+    assert ok((space + RENAME.decode() + space).encode())["name"] == "test01"
