@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable
+from itertools import chain
 from json.scanner import make_scanner
 
 from ._frozen import Frozen, set_field
@@ -190,7 +191,7 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     (:func:`check_element`; the second item says which of those limits still
     need checking, ``None`` when none do), and duplicate member names
     (:func:`check_members`, given the JSON text, the third item, and the
-    number of members the parser saw).  The fourth says whether any string
+    operations once they all parsed).  The fourth says whether any string
     may hold a 4-byte character (SPEC 6.1); when not, the finishing checks
     need not look.
     """
@@ -240,18 +241,25 @@ def decode_body(body: object, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     return doc, (limits.max_depth, longest, widest), text, astral
 
 
-def check_members(text: str | None, counted: int = -1) -> None:
+def check_members(text: str | None, doc: list[dict[str, Any]] | None = None) -> None:
     """Raise 400 ``duplicate_member`` if decoding *text* dropped a repeated name.
 
-    Outside strings, JSON text has one ``:`` per object member and no other.
-    *counted*, if given, is how many members the decoded top-level objects
-    have: if the text has exactly that many colons, nothing was dropped, for
-    the cost of one ``str.count``.  Otherwise (nested objects, colons in
-    strings, a duplicate) the text is scanned again with a hook on every
-    object, which names the duplicate; that costs about what decoding did,
-    less than walking the decoded values in Python would.
+    Outside strings, JSON text has exactly one ``:`` per object member.  Given
+    *doc*, the decoded top-level objects, their members and the colons in
+    their names and string values are counted (in C): if those add up to the
+    colons of the text, no member was dropped.  A colon escaped as ``\\u003a``
+    would be counted in a string but not in the text, so then, as when the
+    counts differ (nested objects, a duplicate), the text is scanned again
+    with a hook on every object, which names the duplicate: that costs about
+    what decoding did.
     """
-    if text is None or text.count(":") == counted:  # a decoded list lost nothing
+    if text is None:  # an already-decoded list lost nothing
+        return
+    if (
+        doc is not None
+        and text.count(":") == sum(map(len, doc)) + _colons_in_strings(doc)
+        and not ("\\" in text and _COLON_ESCAPE.search(text))
+    ):
         return
     try:
         _SCAN_PAIRS(text, _start(text))
@@ -260,6 +268,19 @@ def check_members(text: str | None, counted: int = -1) -> None:
         raise _bad("duplicate_member", msg) from None
     except RecursionError:  # nesting the first scan just survived, from a deeper frame
         raise _too_deep() from None
+
+
+def _colons_in_strings(doc: list[dict[str, Any]]) -> int:
+    """Colons in the member names and string values of *doc*'s objects (one level)."""
+    if not doc:
+        return 0
+    names = "".join(chain.from_iterable(doc))
+    strings = "".join(filter(str.__instancecheck__, chain.from_iterable(map(dict.values, doc))))
+    return names.count(":") + strings.count(":")
+
+
+# A colon escaped in a string: a decoded colon that the raw text does not show.
+_COLON_ESCAPE = re.compile(r"\\u003[aA]")
 
 
 def _too_large(limits: Limits) -> Exception:

@@ -192,10 +192,10 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
         # Every operation parsed, so each is an object: count their members
         # (check_members' shortcut, here without a call).
         if text is not None and text.count(":") != sum(map(len, doc)):
-            check_members(text)
+            check_members(text, doc)
     else:
-        try:
-            check_members(text)
+        try:  # when every operation parsed, each is an object
+            check_members(text, None if errors else doc)
         except PatchError as exc:
             errors[:] = [exc]
             return steps, None

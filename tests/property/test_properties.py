@@ -232,3 +232,40 @@ def test_duplicate_members_are_found_exactly(elements: list[str]) -> None:
         assert (exc.code == "duplicate_member") == duplicate
     else:
         assert not duplicate
+
+
+@st.composite
+def _valid_op_text(draw: st.DrawFn) -> str:
+    """A v2.1 operation that parses, colons in its strings, perhaps a repeated member."""
+    name = draw(st.sampled_from(["k", "a:b", "::", "name"]))
+    members = [
+        ("op", draw(st.sampled_from(["add", "replace"]))),
+        ("path", "/" + name),
+        ("value", draw(st.sampled_from(["v", "x:y", "http://h:1/", ""]))),
+    ]
+    if draw(st.booleans()):  # a duplicate: same name, another value, anywhere
+        key, _ = draw(st.sampled_from(members))
+        again = {"op": "add", "path": "/k", "value": "w:w"}[key]
+        members.insert(draw(st.integers(0, len(members))), (key, again))
+    return (
+        "{"
+        + ",".join(
+            _render_string(k, draw(st.booleans())) + ":" + _render_string(v, draw(st.booleans()))
+            for k, v in members
+        )
+        + "}"
+    )
+
+
+@given(st.lists(_valid_op_text(), min_size=1, max_size=5))
+def test_duplicate_members_are_found_exactly_in_bodies_that_parse(ops: list[str]) -> None:
+    text = "[" + ",".join(ops) + "]"
+    duplicate = _has_duplicate(text)
+    image = {"k": "old", "a:b": "old", "::": "old", "name": "old"}
+    try:
+        imspatch.patch_image(image, text.encode(), media_type=ims_st.V21, rules=GLANCE)
+    except PatchError as exc:
+        assert exc.code == "duplicate_member", exc
+        assert duplicate
+    else:
+        assert not duplicate
