@@ -104,11 +104,11 @@ def _unique_paths_removed(n: int) -> bytes:
     return _ops([{"op": "remove", "path": f"/absent{i}"} for i in range(n)])
 
 
-def _colons(n: int) -> bytes:  # colons in strings: the duplicate check scans again
+def _colons(n: int) -> bytes:  # colons in strings: the duplicate check counts them
     return _ops([{"op": "replace", "path": "/k", "value": "a:b"}] * n)
 
 
-def _escaped_colons(n: int) -> bytes:  # escaped, they do not show in the count
+def _escaped_colons(n: int) -> bytes:  # escaped, they make it scan the text again
     return b"[" + b",".join([b'{"op":"replace","path":"/k","value":"a\\u003ab"}'] * n) + b"]"
 
 
