@@ -245,9 +245,9 @@ def check_members(text: str | None, doc: list[dict[str, Any]] | None = None) -> 
     """Raise 400 ``duplicate_member`` if decoding *text* dropped a repeated name.
 
     Outside strings, JSON text has exactly one ``:`` per object member.  Given
-    *doc*, the decoded top-level objects, their members and the colons in
-    their names and string values are counted (in C): if those add up to the
-    colons of the text, no member was dropped.  A colon escaped as ``\\u003a``
+    *doc*, the decoded top-level objects, their members are counted (in C):
+    if the text has that many colons, or that many plus the colons in the
+    objects' names and string values, no member was dropped.  A colon escaped as ``\\u003a``
     would be counted in a string but not in the text, so then, as when the
     counts differ (nested objects, a duplicate), the text is scanned again
     with a hook on every object, which names the duplicate: that costs about
@@ -255,12 +255,13 @@ def check_members(text: str | None, doc: list[dict[str, Any]] | None = None) -> 
     """
     if text is None:  # an already-decoded list lost nothing
         return
-    if (
-        doc is not None
-        and text.count(":") == sum(map(len, doc)) + _colons_in_strings(doc)
-        and not ("\\" in text and _COLON_ESCAPE.search(text))
-    ):
-        return
+    if doc is not None:
+        colons, members = text.count(":"), sum(map(len, doc))
+        if colons == members or (
+            colons == members + _colons_in_strings(doc)
+            and not ("\\" in text and _COLON_ESCAPE.search(text))
+        ):
+            return
     try:
         _SCAN_PAIRS(text, _start(text))
     except _DuplicateMemberError as exc:

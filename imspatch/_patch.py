@@ -189,12 +189,9 @@ def run(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-2
             applying = False
             exc.index, exc.pointer = index, plan[2]
     if errors is None:
-        # Every operation parsed, so each is an object: count their members
-        # (check_members' shortcut, here without a call).
-        if text is not None and text.count(":") != sum(map(len, doc)):
-            check_members(text, doc)
+        check_members(text, doc)  # every operation parsed, so each is an object
     else:
-        try:  # when every operation parsed, each is an object
+        try:
             check_members(text, None if errors else doc)
         except PatchError as exc:
             errors[:] = [exc]
