@@ -51,9 +51,7 @@ def test_iter_errors_reports_every_static_error_in_order() -> None:
 
 def test_iter_errors_body_level_error_is_the_only_one() -> None:
     assert codes(b"[1,") == [(400, "invalid_json", None, None)]
-    assert codes(b"[]", media_type="text/plain") == [
-        (415, "unsupported_media_type", None, None)
-    ]
+    assert codes(b"[]", media_type="text/plain") == [(415, "unsupported_media_type", None, None)]
 
 
 def test_iter_errors_with_an_image_adds_the_first_apply_error() -> None:

@@ -242,7 +242,7 @@ def test_decode_error_beats_everything() -> None:
     ],
 )
 def test_text_that_is_not_json_at_all_beats_a_duplicate_member(raw: bytes, code: str) -> None:
-    assert err(raw).code == code
+    assert where(err(raw)) == (MalformedPatch, 400, code, None, None)
 
 
 def test_default_limits_are_documented_values() -> None:

@@ -44,7 +44,11 @@ def test_make_error_picks_the_class_of_the_code(code: str) -> None:
     e = make_error(code, "msg", index=3, pointer="/p")
     assert type(e) is CLASSES[ERROR_CODES[code]]
     assert (e.status, e.code, e.message, e.index, e.pointer) == (
-        ERROR_CODES[code], code, "msg", 3, "/p"
+        ERROR_CODES[code],
+        code,
+        "msg",
+        3,
+        "/p",
     )
 
 

@@ -419,15 +419,15 @@ def test_four_byte_characters_are_found_however_the_body_spells_them(
 ) -> None:
     body = spell(ops)
     if index is None:
-        assert imspatch.patch_image(BASE, body, media_type=V21, rules=GLANCE)
+        result = imspatch.patch_image(BASE, body, media_type=V21, rules=GLANCE)
+        written = {op["path"][1:]: op["value"] for op in ops}  # the last write wins
+        assert {name: result[name] for name in written} == written
         return
     with pytest.raises(MalformedPatch) as info:
         imspatch.patch_image(BASE, body, media_type=V21, rules=GLANCE)
-    assert (info.value.code, info.value.index, info.value.message) == (
-        "four_byte_unicode",
-        index,
-        message,
-    )
+    error = info.value
+    assert where(error) == (MalformedPatch, 400, "four_byte_unicode", index, ops[index]["path"])
+    assert error.message == message
 
 
 def test_property_quota_comes_before_four_byte() -> None:

@@ -419,7 +419,7 @@ def test_values_nested_as_deep_as_the_limits_allow_raise_no_recursion_error(dept
             )
         except PatchError as exc:  # the scanner's own recursion limit: 400 too_deep
             assert isinstance(body, bytes)
-            assert exc.code == "too_deep"
+            assert (exc.status, exc.code, exc.index, exc.pointer) == (400, "too_deep", None, None)
             continue
         assert result["z"] is not deep  # the result shares nothing with the request
         node, copy = deep, result["z"]
@@ -427,7 +427,7 @@ def test_values_nested_as_deep_as_the_limits_allow_raise_no_recursion_error(dept
             assert copy is not node
             node, copy = (node["k"], copy["k"]) if isinstance(node, dict) else (node[0], copy[0])
         assert copy == node == "leaf"
-        with pytest.raises(imspatch.ForbiddenChange):  # protected: a change is refused
+        with pytest.raises(imspatch.ForbiddenChange) as info:  # protected: a change is refused
             imspatch.patch_image(
                 image,
                 [{"op": "replace", "path": "/__x", "value": _nested(depth, "changed")}],
@@ -435,6 +435,8 @@ def test_values_nested_as_deep_as_the_limits_allow_raise_no_recursion_error(dept
                 rules=CONTAINERS,
                 limits=NO_DEPTH_LIMIT,
             )
+        e = info.value
+        assert (e.status, e.code, e.index, e.pointer) == (403, "protected", 0, "/__x")
 
 
 def test_nesting_at_the_scanners_own_limit_is_too_deep_not_a_crash() -> None:
@@ -448,5 +450,6 @@ def test_nesting_at_the_scanners_own_limit_is_too_deep_not_a_crash() -> None:
         )
         with pytest.raises(PatchError) as info:
             imspatch.patch_image({"x": 1}, body.encode(), media_type=V21)
-        codes.add(info.value.code)
-    assert codes == {"too_deep"}
+        e = info.value
+        codes.add((type(e), e.status, e.code, e.index, e.pointer))
+    assert codes == {(MalformedPatch, 400, "too_deep", None, None)}

@@ -134,7 +134,11 @@ def test_remove_name_is_403_and_description_is_fully_writable() -> None:
     assert "__description" not in ok([rm("/__description")])
     assert ok([r("/__description", "")])["__description"] == ""
     assert where(err([r("/__description", "x")], bare)) == (
-        PatchConflict, 409, "no_such_property", 0, "/__description"
+        PatchConflict,
+        409,
+        "no_such_property",
+        0,
+        "/__description",
     )
     assert err([rm("/__description")], bare).code == "no_such_property"
     assert err([{"add": "/__description", "value": "x"}], media_type=V20).code == (

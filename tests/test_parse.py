@@ -81,19 +81,24 @@ def test_v20_operation_shape(op: dict[str, object], code: str) -> None:
         )
     if code == "missing_op":
         assert e.message == (
-            'Operation objects must contain exactly one member named "add", "remove", or '
-            '"replace".'
+            'Operation objects must contain exactly one member named "add", "remove", or "replace".'
         )
 
 
 @pytest.mark.parametrize("path", [None, 1, 1.5, True, [], ["name"], {"a": "b"}])
 @pytest.mark.parametrize("media_type", [V20, V21])
 def test_non_string_path_is_400_not_500(path: object, media_type: str) -> None:
-    op = {"replace": path, "value": "x"} if media_type == V20 else {
-        "op": "replace", "path": path, "value": "x"
-    }
+    op = (
+        {"replace": path, "value": "x"}
+        if media_type == V20
+        else {"op": "replace", "path": path, "value": "x"}
+    )
     assert where(err([op], media_type=media_type)) == (
-        MalformedPatch, 400, "path_not_string", 0, None
+        MalformedPatch,
+        400,
+        "path_not_string",
+        0,
+        None,
     )
 
 
@@ -112,7 +117,11 @@ def test_value_is_ignored_for_remove_and_extra_members_are_ignored() -> None:
 
 def test_null_value_counts_as_present() -> None:
     assert where(err([{"op": "replace", "path": "/__description", "value": None}])) == (
-        MalformedPatch, 400, "IMG.0054", 0, "/__description"
+        MalformedPatch,
+        400,
+        "IMG.0054",
+        0,
+        "/__description",
     )
     result = imspatch.patch_image(
         SAMPLE, [{"op": "replace", "path": "/name", "value": None}], media_type=V21, rules=GLANCE
@@ -182,7 +191,11 @@ def test_pointer_decoding_keeps_glance_quirks(path: str, name: str) -> None:
 
 def test_whitespace_in_pointer_reaches_name_classes() -> None:
     assert where(err([{"op": "replace", "path": "/ status", "value": "x"}])) == (
-        ForbiddenChange, 403, "read_only", 0, "/ status"
+        ForbiddenChange,
+        403,
+        "read_only",
+        0,
+        "/ status",
     )
     assert err([{"op": "replace", "path": "/ os_glance_x", "value": "x"}]).code == "reserved"
 
@@ -239,7 +252,21 @@ def test_very_long_pointer_is_cut_in_messages() -> None:
 # --- name classes (reference 6), parse phase, remove included ---------------------------
 
 READ_ONLY = sorted(
-    ["created_at", "updated_at", "status", "checksum", "size", "virtual_size", "direct_url", "self", "file", "schema", "id", "os_hash_algo", "os_hash_value"]
+    [
+        "created_at",
+        "updated_at",
+        "status",
+        "checksum",
+        "size",
+        "virtual_size",
+        "direct_url",
+        "self",
+        "file",
+        "schema",
+        "id",
+        "os_hash_algo",
+        "os_hash_value",
+    ]
 )
 RESERVED = ["location", "deleted", "deleted_at", "os_glance", "os_glance_", "os_glancefoo",
             "os_glance_import_task", "os_glance_anything"]  # fmt: skip

@@ -65,9 +65,11 @@ POINTERS = ["/name", "/", "/ ", "//x", "///x", "/a//b", "/a/ /b", "/a/", "/x~", 
 @pytest.mark.parametrize("path", POINTERS)
 @pytest.mark.parametrize("media_type", [V20, V21])
 def test_pointer_syntax_agrees(path: str, media_type: str) -> None:
-    op = {"replace": path, "value": "v"} if media_type == V20 else {
-        "op": "replace", "path": path, "value": "v"
-    }
+    op = (
+        {"replace": path, "value": "v"}
+        if media_type == V20
+        else {"op": "replace", "path": path, "value": "v"}
+    )
     shape_agrees([op], media_type, GLANCE)
 
 
@@ -106,8 +108,27 @@ NAMES = ["name", "visibility", "protected", "os_hidden", "owner", "min_ram", "mi
          "k" * 256]  # fmt: skip
 VALUES_TO_TRY = st.one_of(
     ims_st.json_values(max_leaves=3),
-    st.sampled_from(["", " a", "a ", "x" * 128, "x" * 129, "x" * 256, "x" * 1025, "a<b", "a\n",
-                     "public", "bogus", "qcow2", "\u4e2d", "caf\u00e9", 1.0, -1, 2**40]),
+    st.sampled_from(
+        [
+            "",
+            " a",
+            "a ",
+            "x" * 128,
+            "x" * 129,
+            "x" * 256,
+            "x" * 1025,
+            "a<b",
+            "a\n",
+            "public",
+            "bogus",
+            "qcow2",
+            "\u4e2d",
+            "caf\u00e9",
+            1.0,
+            -1,
+            2**40,
+        ]
+    ),
     st.lists(st.sampled_from(["a", "t" * 256, 1]), max_size=3),
 )
 

@@ -230,6 +230,8 @@ def test_duplicate_members_are_found_exactly(elements: list[str]) -> None:
         imspatch.patch_image({}, text.encode(), media_type=ims_st.V21)
     except PatchError as exc:
         assert (exc.code == "duplicate_member") == duplicate
+        if duplicate:  # a body-level error: no operation, no pointer
+            assert (exc.status, exc.index, exc.pointer) == (400, None, None)
     else:
         assert not duplicate
 
@@ -265,7 +267,12 @@ def test_duplicate_members_are_found_exactly_in_bodies_that_parse(ops: list[str]
     try:
         imspatch.patch_image(image, text.encode(), media_type=ims_st.V21, rules=GLANCE)
     except PatchError as exc:
-        assert exc.code == "duplicate_member", exc
+        assert (exc.status, exc.code, exc.index, exc.pointer) == (
+            400,
+            "duplicate_member",
+            None,
+            None,
+        )
         assert duplicate
     else:
         assert not duplicate
