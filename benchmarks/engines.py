@@ -82,35 +82,28 @@ def _imspatch(case: Case, dialect: str, rules: Any) -> Run:
     return run
 
 
-# --- python-json-patch ------------------------------------------------------
+# --- python-json-patch and fastjsonpatch (Rust, "the API of jsonpatch") ----
 
 
-def _jsonpatch_copy(case: Case, dialect: str, rules: Any) -> Run:
-    jsonpatch = importlib.import_module("jsonpatch")
+def _rfc6902(module: str, *, in_place: bool) -> Factory:
+    """A peer with jsonpatch's ``apply_patch``: on its own deep copy of the
+    image, or in place on a shallow one."""
 
-    image = case.image
-    body = case.bodies["v2.1"]
-    loads = json.loads
-    apply = jsonpatch.apply_patch
+    def factory(case: Case, dialect: str, rules: Any) -> Run:
+        apply = importlib.import_module(module).apply_patch
+        image = case.image
+        body = case.bodies["v2.1"]
+        loads = json.loads
 
-    def run() -> Any:
-        return apply(image, loads(body))  # deep-copies the image
+        def run_in_place() -> Any:
+            return apply(dict(image), loads(body), in_place=True)
 
-    return run
+        def run_copy() -> Any:
+            return apply(image, loads(body))  # deep-copies the image
 
+        return run_in_place if in_place else run_copy
 
-def _jsonpatch_inplace(case: Case, dialect: str, rules: Any) -> Run:
-    jsonpatch = importlib.import_module("jsonpatch")
-
-    image = case.image
-    body = case.bodies["v2.1"]
-    loads = json.loads
-    apply = jsonpatch.apply_patch
-
-    def run() -> Any:
-        return apply(dict(image), loads(body), in_place=True)
-
-    return run
+    return factory
 
 
 def schema_for(rules: Any) -> tuple[dict[str, Any], str]:
@@ -174,37 +167,6 @@ def _pyjsonpatch_inplace(case: Case, dialect: str, rules: Any) -> Run:
     return run
 
 
-# --- fastjsonpatch (Rust, "the API of jsonpatch") ----------------------------
-
-
-def _fastjsonpatch_copy(case: Case, dialect: str, rules: Any) -> Run:
-    fastjsonpatch = importlib.import_module("fastjsonpatch")
-
-    image = case.image
-    body = case.bodies["v2.1"]
-    loads = json.loads
-    apply = fastjsonpatch.apply_patch
-
-    def run() -> Any:
-        return apply(image, loads(body))
-
-    return run
-
-
-def _fastjsonpatch_inplace(case: Case, dialect: str, rules: Any) -> Run:
-    fastjsonpatch = importlib.import_module("fastjsonpatch")
-
-    image = case.image
-    body = case.bodies["v2.1"]
-    loads = json.loads
-    apply = fastjsonpatch.apply_patch
-
-    def run() -> Any:
-        return apply(dict(image), loads(body), in_place=True)
-
-    return run
-
-
 BOTH = ("v2.0", "v2.1")
 V21 = ("v2.1",)
 
@@ -213,12 +175,22 @@ CANDIDATES: tuple[tuple[Engine, tuple[str, ...]], ...] = (
     (Engine("floor", "floor", _floor, BOTH, per_rules=False), ()),
     (Engine("imspatch", "imspatch", _imspatch, BOTH, per_rules=True), ("imspatch",)),
     (
-        Engine("jsonpatch_copy", "jsonpatch (copy)", _jsonpatch_copy, V21, per_rules=False),
+        Engine(
+            "jsonpatch_copy",
+            "jsonpatch (copy)",
+            _rfc6902("jsonpatch", in_place=False),
+            V21,
+            per_rules=False,
+        ),
         ("jsonpatch",),
     ),
     (
         Engine(
-            "jsonpatch_inplace", "jsonpatch (in place)", _jsonpatch_inplace, V21, per_rules=False
+            "jsonpatch_inplace",
+            "jsonpatch (in place)",
+            _rfc6902("jsonpatch", in_place=True),
+            V21,
+            per_rules=False,
         ),
         ("jsonpatch",),
     ),
@@ -244,7 +216,11 @@ CANDIDATES: tuple[tuple[Engine, tuple[str, ...]], ...] = (
     ),
     (
         Engine(
-            "fastjsonpatch_copy", "fastjsonpatch (copy)", _fastjsonpatch_copy, V21, per_rules=False
+            "fastjsonpatch_copy",
+            "fastjsonpatch (copy)",
+            _rfc6902("fastjsonpatch", in_place=False),
+            V21,
+            per_rules=False,
         ),
         ("fastjsonpatch",),
     ),
@@ -252,7 +228,7 @@ CANDIDATES: tuple[tuple[Engine, tuple[str, ...]], ...] = (
         Engine(
             "fastjsonpatch_inplace",
             "fastjsonpatch (in place)",
-            _fastjsonpatch_inplace,
+            _rfc6902("fastjsonpatch", in_place=True),
             V21,
             per_rules=False,
         ),

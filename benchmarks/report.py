@@ -272,59 +272,58 @@ def plots(data: dict[str, Any], out: Path) -> list[str]:
     }
     names: list[str] = []
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True, sharey=True)
-    for ax, (dialect, rules) in zip(axes.flat, VIEWS, strict=True):
-        for engine in res.engines:
-            xs, ys = [], []
-            for workload, n_ops in data["workloads"].items():
-                value = res.us(engine, workload, 0, dialect, rules)
-                if value is not None:
-                    xs.append(n_ops)
-                    ys.append(value)
-            if xs:
+    def panel(ax: Any, lines: dict[str, list[tuple[float, float]]], title: str) -> None:
+        for engine, points in lines.items():
+            if points:
+                xs, ys = zip(*points, strict=True)
                 ax.plot(xs, ys, marker="o", label=res.labels[engine], **styles.get(engine, {}))
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"{dialect} body, {rules} rules, sample image")
+        ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("operations per patch")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("µs per patch (median)")
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle(
-        f"Cost against number of operations — {data['machine']['cpu']}, "
-        f"Python {data['machine']['python']}",
-        fontsize=10,
+
+    def save(fig: Any, axes: Any, xlabel: str, title: str, name: str) -> None:
+        for ax in axes[1]:
+            ax.set_xlabel(xlabel)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("µs per patch (median)")
+        axes[0, 0].legend(fontsize=8)
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True, sharey=True)
+    for ax, (dialect, rules) in zip(axes.flat, VIEWS, strict=True):
+        lines = {
+            engine: [
+                (n_ops, value)
+                for workload, n_ops in data["workloads"].items()
+                if (value := res.us(engine, workload, 0, dialect, rules)) is not None
+            ]
+            for engine in res.engines
+        }
+        panel(ax, lines, f"{dialect} body, {rules} rules, sample image")
+    machine = data["machine"]
+    save(
+        fig,
+        axes,
+        "operations per patch",
+        f"Cost against number of operations — {machine['cpu']}, Python {machine['python']}",
+        "cost_vs_operations.png",
     )
-    fig.tight_layout()
-    fig.savefig(out / "cost_vs_operations.png", dpi=110)
-    plt.close(fig)
-    names.append("cost_vs_operations.png")
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True)
     for ax, (workload, n_ops) in zip(axes.flat, data["workloads"].items(), strict=False):
-        for engine in res.engines:
-            xs, ys = [], []
-            for extras in data["extras"]:
-                row = res.row(engine, workload, extras, "v2.1", "ims")
-                if row is not None:
-                    xs.append(row["image_keys"])
-                    ys.append(row["median_us"])
-            if xs:
-                ax.plot(xs, ys, marker="o", label=res.labels[engine], **styles.get(engine, {}))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title(f"workload {workload} ({n_ops:,} ops), v2.1 body, ims rules")
-        ax.grid(True, which="both", alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("properties in the image")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("µs per patch (median)")
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Cost against image size", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out / "cost_vs_image_size.png", dpi=110)
-    plt.close(fig)
-    names.append("cost_vs_image_size.png")
+        lines = {
+            engine: [
+                (row["image_keys"], row["median_us"])
+                for extras in data["extras"]
+                if (row := res.row(engine, workload, extras, "v2.1", "ims")) is not None
+            ]
+            for engine in res.engines
+        }
+        panel(ax, lines, f"workload {workload} ({n_ops:,} ops), v2.1 body, ims rules")
+    save(fig, axes, "properties in the image", "Cost against image size", "cost_vs_image_size.png")
     return names

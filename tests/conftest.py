@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -33,6 +36,19 @@ ROOT = Path(__file__).resolve().parent.parent
 V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
 SAMPLE: dict[str, Any] = json.loads((ROOT / "examples" / "ims-sample-image.json").read_text())
+
+
+def load_file(name: str, path: Path) -> ModuleType:
+    """Import a script that is not a package module (examples/, benchmarks/), once."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def image(**changes: Any) -> dict[str, Any]:

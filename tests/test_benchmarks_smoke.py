@@ -17,12 +17,13 @@ RUNNER = ROOT / "benchmarks" / "run.py"
 pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason="benchmarks/ not in this tree")
 
 
-def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+def _script(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script as a user would; it must succeed."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
     proc = subprocess.run(
-        [sys.executable, str(RUNNER), "--quick", "--out", str(tmp_path), *args],
+        [sys.executable, str(path), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -31,6 +32,11 @@ def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    proc = _script(RUNNER, "--quick", "--out", str(tmp_path), *args)
     data = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     return proc, data
 
@@ -81,24 +87,7 @@ def test_quick_run_without_workload_b(tmp_path: Path) -> None:
 
 
 def test_profiler_names_the_phases() -> None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "profile_imspatch.py"),
-            "a",
-            "--seconds",
-            "0.05",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _script(ROOT / "benchmarks" / "profile_imspatch.py", "a", "--seconds", "0.05")
     for phase in ("floor: json.loads", "imspatch: decode_body", "imspatch: the one-pass loop"):
         assert phase in proc.stdout
     # the profile finds the engine's phase functions by name: renaming one shows here

@@ -8,13 +8,11 @@ The fuzzers live in ``tests/fuzz``; this file holds the deterministic part.
 from __future__ import annotations
 
 import gc
-import importlib.util
 import json
 import random
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from hypothesis import strategies as st
 import imspatch
 from imspatch import DEFAULT_LIMITS, GLANCE, IMS, LimitExceeded, Limits, MalformedPatch, PatchError
 
-from .conftest import SAMPLE, V20, V21
+from .conftest import SAMPLE, V20, V21, load_file
 from .fuzz import target
 from .fuzz.mutations import mutate
 
@@ -32,19 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MiB = 2**20
 
 
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_hostile", ROOT / "benchmarks" / "bench_hostile.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_hostile", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = load_file("bench_hostile", ROOT / "benchmarks" / "bench_hostile.py")
 
 
 def fail(

@@ -9,7 +9,6 @@ itself with ``pytest.importorskip`` when its client is not installed.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import shutil
@@ -18,27 +17,16 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from ..conftest import load_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_example_server() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "imspatch_example_server", ROOT / "examples" / "server.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-example_server = _load_example_server()
+example_server = load_file("imspatch_example_server", ROOT / "examples" / "server.py")
 
 #: The image of the IMS API reference's PATCH example (examples/ims-sample-image.json).
 IMS_SAMPLE: dict[str, Any] = json.loads(
