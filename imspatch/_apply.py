@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ._parse import ADD, ADD_IF_ABSENT, PLAIN_CORE, PLAIN_EXTRA, REMOVE, REPLACE, Plan, Step
+from ._parse import ADD_IF_ABSENT, PLAIN_EXTRA, REMOVE, REPLACE, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
 
@@ -88,8 +88,8 @@ def apply_step(
     *created* collects the custom properties set that *image* did not have
     (the property quota), *touched* the index of the last operation writing
     each name (the finishing checks).  ``_patch.run`` inlines the
-    ``PLAIN_EXTRA`` and ``PLAIN_CORE`` branches (see ``_parse.SET_EXTRA``);
-    keep the two in step.
+    ``PLAIN_EXTRA`` branch, and what an add or replace of a ``PLAIN_CORE``
+    name comes to here (``_set_core`` storing the value): keep them in step.
     """
     code, name, _, info, mode = plan
     if mode == PLAIN_EXTRA:
@@ -105,10 +105,6 @@ def apply_step(
             raise missing(name)
         elif name not in image:
             created.add(name)
-        state[name] = own(value)
-        touched[name] = index
-        return
-    if mode == PLAIN_CORE and code in (ADD, REPLACE):
         state[name] = own(value)
         touched[name] = index
         return
