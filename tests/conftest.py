@@ -62,6 +62,21 @@ def image(**changes: Any) -> dict[str, Any]:
     return result
 
 
+def r(path: str, value: Any) -> dict[str, Any]:
+    """A v2.1 replace operation."""
+    return {"op": "replace", "path": path, "value": value}
+
+
+def a(path: str, value: Any) -> dict[str, Any]:
+    """A v2.1 add operation."""
+    return {"op": "add", "path": path, "value": value}
+
+
+def rm(path: str) -> dict[str, Any]:
+    """A v2.1 remove operation."""
+    return {"op": "remove", "path": path}
+
+
 def body(*ops: dict[str, Any]) -> bytes:
     return json.dumps(list(ops)).encode()
 

@@ -17,7 +17,7 @@ from imspatch import (
     PatchConflict,
 )
 
-from .conftest import V20, V21, where
+from .conftest import V20, V21, a, r, rm, where
 from .conftest import err as _err
 from .conftest import ok as _ok
 
@@ -64,18 +64,6 @@ def ok(ops: Any, image: dict[str, Any] | None = None, **kw: Any) -> dict[str, An
 def err(ops: Any, image: dict[str, Any] | None = None, **kw: Any) -> imspatch.PatchError:
     kw.setdefault("rules", GLANCE)
     return _err(ops, BASE if image is None else image, **kw)
-
-
-def r(path: str, value: Any) -> dict[str, Any]:
-    return {"op": "replace", "path": path, "value": value}
-
-
-def a(path: str, value: Any) -> dict[str, Any]:
-    return {"op": "add", "path": path, "value": value}
-
-
-def rm(path: str) -> dict[str, Any]:
-    return {"op": "remove", "path": path}
 
 
 def test_all_base_attributes_pass_the_schema_on_a_queued_image() -> None:

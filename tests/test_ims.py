@@ -9,19 +9,7 @@ import pytest
 import imspatch
 from imspatch import IMS, ForbiddenChange, MalformedPatch, PatchConflict
 
-from .conftest import SAMPLE, V20, V21, err, image, ok, where
-
-
-def r(path: str, value: Any) -> dict[str, Any]:
-    return {"op": "replace", "path": path, "value": value}
-
-
-def a(path: str, value: Any) -> dict[str, Any]:
-    return {"op": "add", "path": path, "value": value}
-
-
-def rm(path: str) -> dict[str, Any]:
-    return {"op": "remove", "path": path}
+from .conftest import SAMPLE, V20, V21, a, err, image, ok, r, rm, where
 
 
 def test_ims_is_the_default() -> None:
