@@ -68,10 +68,9 @@ _ACTIONS = {
 }
 #: What the loop keeps per (op, path) and dialect: action, name, the members a
 #: flat operation has, the classes of its ``value`` that pass as they are
-#: (never dict or list: a nested value takes the full check), the value check,
-#: and the plan.  A remove has no value, whose class is object; one with a
-#: value takes the full check.
-_NESTED: frozenset[type] = frozenset({dict, list})
+#: (``Field.plain_types``: never dict or list), the value check, and the plan.
+#: A remove has no value, whose class is object; one with a value takes the
+#: full check.
 _ABSENT: frozenset[type] = frozenset({object})
 if TYPE_CHECKING:
     Cached = tuple[int, str, int, frozenset[type], Callable[[Any], bool], Plan]
@@ -166,7 +165,7 @@ def _remember(
     rule = info.field
     action = _ACTIONS.get((code, mode), FULL)
     members = (1 if v20 else 2) + (code != REMOVE)
-    passes = _ABSENT if code == REMOVE else rule.plain_types - _NESTED
+    passes = _ABSENT if code == REMOVE else rule.plain_types
     plans[op, path] = (action, name, members, passes, rule.accepts, plan)
 
 

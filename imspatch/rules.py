@@ -82,8 +82,8 @@ class Field(Frozen):
     message: str | None
     length_code: str | None
     length_message: str | None
-    #: Python classes whose values pass without further thought (the rule has no
-    #: enum, pattern, length or item rule).  Derived.
+    #: Scalar classes whose values pass without further thought (the rule has no
+    #: enum, pattern or length rule); never dict or list.  Derived.
     plain_types: frozenset[type]
     #: Whether a value passes: :meth:`check` with a fast answer for a string
     #: within a plain string rule (lengths, pattern).  Derived.
@@ -109,7 +109,9 @@ class Field(Frozen):
             properties = {}
         set_fields(self, locals())
         simple = enum is None and items is None and not properties
-        plain = {cls for t in types for cls in _JSON_TYPES[t] if t != "integer"}
+        plain = {  # a container would still need a depth check and a copy
+            cls for t in types for cls in _JSON_TYPES[t] if t not in ("integer", "array", "object")
+        }
         unbounded = simple and pattern is None and not min_length
         set_field(self, "plain_types", frozenset(plain if unbounded and max_length is None else ()))
         accepts = _passes(self.check)
