@@ -5,9 +5,10 @@
 # Glance once.  Prints the venv's directory on standard output; progress goes
 # to standard error.
 #
-# A venv that already holds glance 33.0.0 is reused as it is; only what is
-# missing from the launcher's extras (the WSGI server) is added to it.
-# With --check it builds nothing: it exits 1 unless the venv is complete.
+# A venv that already holds glance 33.0.0 is reused; if it lacks one of the
+# pins below (the WSGI server, say, in a venv built for the differential suite
+# alone), the pins are installed into it.  With --check it builds nothing: it
+# exits 1 unless the venv holds every pin.
 #
 # Environment:
 #   IMSPATCH_GLANCE_VENV         where the venv lives         [<root>/.venv-glance]
@@ -21,55 +22,55 @@ base_python=${IMSPATCH_GLANCE_BASE_PYTHON:-python3}
 # Libraries whose behaviour shows in a PATCH answer, at the versions the
 # differential suite was validated with, and the WSGI server that runs
 # glance-api; the rest resolves freely.
-constraints='glance_store==5.7.0
-jsonschema==4.26.0
-oslo.config==10.7.0
-oslo.db==18.1.1
-oslo.policy==6.0.1
-oslo.utils==10.2.0
-SQLAlchemy==2.1.9
-WebOb==1.8.11
-WSME==0.13.0
-waitress==3.0.2'
+constraints=(
+    glance_store==5.7.0
+    jsonschema==4.26.0
+    oslo.config==10.7.0
+    oslo.db==18.1.1
+    oslo.policy==6.0.1
+    oslo.utils==10.2.0
+    SQLAlchemy==2.1.9
+    WebOb==1.8.11
+    WSME==0.13.0
+    waitress==3.0.2
+)
 # Installed into the venv: Glance itself and the WSGI server.
 requirements=(glance==33.0.0 waitress==3.0.2)
 
 missing() {
-    # Prints each requirement the venv lacks at exactly its pinned version.
-    "$venv/bin/python" - "${requirements[@]}" <<'EOF' 2>/dev/null || printf '%s\n' "${requirements[@]}"
+    # Prints each pin the venv does not hold (all of them if it has no Python).
+    "$venv/bin/python" - "${requirements[@]}" "${constraints[@]}" <<'EOF' 2>/dev/null \
+        || printf '%s\n' "${requirements[@]}"
 import importlib.metadata
 import sys
 
-for requirement in sys.argv[1:]:
-    name, version = requirement.split("==")
+for pin in dict.fromkeys(sys.argv[1:]):
+    name, version = pin.split("==")
     try:
         found = importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         found = None
     if found != version:
-        print(requirement)
+        print(pin)
 EOF
 }
 
 install() {
-    printf '%s\n' "$constraints" >"$venv/constraints.txt"
+    printf '%s\n' "${constraints[@]}" >"$venv/constraints.txt"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --constraint "$venv/constraints.txt" "$@" >&2
+        --constraint "$venv/constraints.txt" "${requirements[@]}" >&2
 }
 
 absent=$(missing)
 if [ "${1:-}" = --check ]; then
     [ -z "$absent" ] || exit 1
-    printf '%s\n' "$venv"
-    exit 0
-fi
-if grep -qx 'glance==.*' <<<"$absent"; then
-    echo "glance-venv.sh: building $venv with ${requirements[*]} (about 6 minutes)" >&2
+elif grep -qx 'glance==.*' <<<"$absent"; then
+    echo "glance-venv.sh: building $venv with ${requirements[*]} (a few minutes)" >&2
     "$base_python" -m venv --clear "$venv"
-    install "${requirements[@]}"
+    install
 elif [ -n "$absent" ]; then
-    echo "glance-venv.sh: adding" $absent "to $venv" >&2
-    install $absent
+    echo "glance-venv.sh: installing" $absent "into $venv" >&2
+    install
 fi
 
 absent=$(missing)

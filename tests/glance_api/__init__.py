@@ -17,8 +17,8 @@ its project (and owns the images it creates), ``admin=True`` adds the
 ``admin`` role.  Errors come as JSON only with ``Accept: application/json``,
 which ``identity`` sends.
 
-The launcher needs the Glance venv (``scripts/glance-venv.sh`` builds it in
-about 6 minutes); ``venv_ready()`` says whether it is there, without building.
+The launcher needs the Glance venv (``scripts/glance-venv.sh`` builds it, in a
+minute or a few); ``venv_ready()`` says whether it is there, without building.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import selectors
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -107,7 +108,10 @@ class GlanceAPI:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request on a kept-alive connection: status, headers, body."""
+        """One request on a kept-alive connection: status, headers (lower-cased), body.
+
+        Sent again, once, on a new connection if the server had closed the old one.
+        """
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -197,6 +201,31 @@ def stop(process: subprocess.Popen[str], timeout: float = 30.0) -> int:
 
 
 @contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a server runs, SIGTERM to this process raises KeyboardInterrupt.
+
+    Then the ``finally`` that stops the server runs even when the test process
+    itself is terminated (as ``timeout`` in CI does).  Left alone where a
+    SIGTERM handler is already set or outside the main thread.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def unwind(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, unwind)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
 def glance_api(
     port: int = 0,
     *,
@@ -211,7 +240,7 @@ def glance_api(
     the venv on first use.  On a failed start the error holds the launcher's
     standard error.
     """
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr, _sigterm_unwinds():
         process = subprocess.Popen(
             ["bash", str(LAUNCHER), str(port)],
             stdout=subprocess.PIPE,

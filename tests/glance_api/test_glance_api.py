@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def venv_ready() -> None:
+@pytest.fixture(scope="module")
+def glance_venv() -> None:
+    """Skips (or, with IMSPATCH_REQUIRE_GLANCE_API=1, fails) without the Glance venv."""
     if _venv_ready():
         return
-    reason = "no Glance venv: build it with `bash scripts/glance-venv.sh` (about 6 minutes)"
+    reason = "no Glance venv: build it with `bash scripts/glance-venv.sh` (a few minutes)"
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
     pytest.skip(reason)
@@ -105,6 +107,7 @@ def assert_error(
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("glance_venv")
 def test_requests_answer_as_the_glance_rules_say() -> None:
     with glance_api() as api:
         assert api.port != 0
@@ -196,6 +199,7 @@ def test_requests_answer_as_the_glance_rules_say() -> None:
         assert_error(error, imspatch.LimitExceeded, "too_many_tags", 0, "/tags")
 
 
+@pytest.mark.usefixtures("glance_venv")
 def test_stores_is_computed_not_a_property() -> None:
     """Upstream facts about the "stores" key (not modelled by GLANCE, see the report)."""
     with glance_api() as api:
@@ -222,6 +226,7 @@ def test_stores_is_computed_not_a_property() -> None:
         assert (status, answer["stores"]) == (200, "fs")
 
 
+@pytest.mark.usefixtures("glance_venv")
 def test_identity_comes_from_the_headers() -> None:
     with glance_api() as api:
         image_id = api.create_image(OWNER, name="mine")["id"]
@@ -231,8 +236,8 @@ def test_identity_comes_from_the_headers() -> None:
         # Another project does not see a "shared" image it is not a member of.
         status, answer = api.json("GET", f"/v2/images/{image_id}", None, identity(OTHER))
         assert status == 404, answer
-        # An admin of any project does, and may give it away; then the old owner
-        # may no longer patch it, the new one may.
+        # An admin of any project sees it and may give it away; then the old
+        # owner no longer sees it, and the new one may patch it.
         status, _, answer, error = patch(
             api, image_id, [r21("/owner", OTHER)], project=ADMIN, admin=True
         )
@@ -265,7 +270,8 @@ def assert_gone(pid: int) -> None:
         os.killpg(pid, 0)  # nor anything else it started
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.usefixtures("glance_venv")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_it_and_leaves_nothing_behind(tmp_path: Path, signum: int) -> None:
     before = git_status()
     with socket.socket() as probe:
@@ -283,6 +289,39 @@ def test_a_signal_stops_it_and_leaves_nothing_behind(tmp_path: Path, signum: int
     assert git_status() == before
 
 
+@pytest.mark.usefixtures("glance_venv")
+def test_the_server_is_stopped_when_its_test_process_is_terminated(tmp_path: Path) -> None:
+    script = (
+        "import time\n"
+        "from tests.glance_api import glance_api\n"
+        "with glance_api() as api:\n"
+        "    print(api.process.pid, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    test_process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    try:
+        assert test_process.stdout is not None
+        launcher = int(test_process.stdout.readline())
+        test_process.terminate()
+        _, err = test_process.communicate(timeout=60)
+    finally:
+        test_process.kill()
+        test_process.wait()
+    # Python ends on an uncaught KeyboardInterrupt by SIGINT.
+    assert test_process.returncode == -signal.SIGINT
+    assert "KeyboardInterrupt: signal 15" in err
+    assert_gone(launcher)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("glance_venv")
 def test_a_failed_start_says_why_and_cleans_up(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
