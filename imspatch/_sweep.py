@@ -107,8 +107,50 @@ _PROBES: tuple[tuple[str, str], ...] = (
     ("only '-'", "-"),
     ("a 4-byte character", "x" + EMOJI),
 )
+#: A character class of a pattern, and one item of it: a character or a range.
+_CLASS = re.compile(r"\[(\^?)((?:\\.|[^\]\\])+)\]")
+_ITEM = re.compile(r"(\\u[0-9a-fA-F]{4}|\\.|[^\\])(?:-(\\u[0-9a-fA-F]{4}|\\.|[^\\]))?")
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v"}
 #: Preferred members of an enum for an ordinary image.
 _PREFERRED = ("private", "raw", "bare")
+
+
+def _char(item: str) -> str | None:
+    """The character a class item stands for (None for a set such as ``\\s``)."""
+    if len(item) == 1:
+        return item
+    if item.startswith("\\u"):
+        return chr(int(item[2:], 16))
+    if item[1] in _ESCAPES:
+        return _ESCAPES[item[1]]
+    return None if item[1].isalnum() else item[1]
+
+
+def boundary_characters(pattern: str) -> list[tuple[str, str]]:
+    """``(what, character)`` at the edges of every character class of *pattern*.
+
+    For ``[A-Za-z\\u4e00-\\u9fff._-]``: each range's first and last character
+    and the ones just outside it, each single character and its neighbours.
+    Which of them the rule accepts is the rule's business: a server with a
+    range off by one (``\\u9fa5`` for ``\\u9fff``) disagrees on one of them.
+    """
+    found: dict[str, str] = {}
+    for match in _CLASS.finditer(pattern):
+        ranges: list[tuple[str, str]] = []
+        for item in _ITEM.finditer(match.group(2)):
+            low = _char(item.group(1))
+            high = low if item.group(2) is None else _char(item.group(2))
+            if low is not None and high is not None:
+                ranges.append((low, high))
+        inside = [(ord(low), ord(high)) for low, high in ranges]
+        for low, high in ranges:
+            edges = [(low, "in")] if low == high else [(low, "the first of"), (high, "the last of")]
+            for char, where in edges:
+                found.setdefault(char, f"U+{ord(char):04X} ({where} a class)")
+            for code in (ord(low) - 1, ord(high) + 1):
+                if 0 <= code <= 0x10FFFF and not any(a <= code <= b for a, b in inside):
+                    found.setdefault(chr(code), f"U+{code:04X} (just outside a class)")
+    return [(what, char) for char, what in found.items()]
 
 
 def _passes(field: Field, value: Any) -> bool:
@@ -125,6 +167,13 @@ def longest(field: Field, length: int | None = None) -> str | None:
         if _passes(field, text):
             return text
     return None
+
+
+def longest_of(field: Field, char: str) -> str | None:
+    """*char* repeated to the rule's maximum length, if the rule accepts that."""
+    if field.max_length is None or not _passes(field, char * field.max_length):
+        return None
+    return char * field.max_length
 
 
 def typical(field: Field) -> Any:
@@ -171,6 +220,10 @@ def value_cases(field: Field) -> list[tuple[str, Any]]:
             cases.append(("the empty string", ""))
         if field.pattern is not None:
             cases += _PROBES
+            cases += [(what, f"a{char}a") for what, char in boundary_characters(field.pattern)]
+        wide = longest_of(field, "\u4e2d")
+        if wide is not None and field.max_length is not None:  # characters, not bytes
+            cases.append((f"{field.max_length} CJK characters", wide))
     if field.items is not None:
         cases.append(("an empty list", []))
         cases += [
@@ -532,6 +585,8 @@ class _Sweep:
             ("'~01' (unescaped in order)", "/a~01"),
             ("'~10' (unescaped in order)", "/a~10"),
             ("a zero-width space (not stripped)", "/\u200bzw"),
+            ("'%2F' (no percent-decoding)", "/a%2Fb"),
+            ("'+' (no form decoding)", "/a+b"),
         )
         for what, path in new:
             yield from self.ops(
@@ -679,6 +734,11 @@ class _Sweep:
                 f"custom property name length: {size} characters",
                 [{"op": "add", "path": "/" + "n" * size, "value": "v"}],
             )
+        yield from self.ops(  # characters, not bytes
+            "length limits",
+            f"custom property name length: {most or 255} CJK characters",
+            [{"op": "add", "path": "/" + "\u4e2d" * (most or 255), "value": "v"}],
+        )
         if most is not None:
             long = "n" * (most + 1)
             yield from self.ops(
@@ -806,6 +866,15 @@ class _Sweep:
                     image=over,
                 )
             # names that do not count: a reserved prefix and the core attributes
+            for prefix in rules.reserved_prefixes:
+                held = padded(max(0, quota - 1))
+                held[prefix + "_held"] = "v"  # set by the server, not counted
+                yield from self.ops(
+                    group,
+                    f"{what}: the {quota}th property, an {prefix}* one held too",
+                    new,
+                    image=held,
+                )
             yield from self.ops(
                 group,
                 f"{what}: the name at the quota",
@@ -1012,6 +1081,12 @@ class _Sweep:
                 group,
                 f"replace of core {name} missing from the image",
                 [{"op": "replace", "path": "/" + name, "value": value}],
+                image=missing,
+            )
+            yield from self.ops(
+                group,
+                f"add of core {name} missing from the image",
+                [{"op": "add", "path": "/" + name, "value": value}],
                 image=missing,
             )
 
