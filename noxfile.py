@@ -33,20 +33,25 @@ def _pyenv_first_on_path() -> None:
     """Find each supported Python where pyenv keeps it, not only through pyenv's shims.
 
     nox looks for ``python3.X`` on PATH; pyenv's shim for a version that is installed but
-    not selected exits with an error, so the newest installed 3.X.Y goes first on PATH.
+    not selected exits with an error. So ``.nox/pythons/python3.X`` links to the newest
+    installed 3.X.Y, and that directory (holding nothing else) goes first on PATH.
     """
     versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    found = []
+    links = ROOT / ".nox" / "pythons"
     for python in PYTHONS:
         pattern = re.compile(rf"{re.escape(python)}\.(\d+)")
-        patches = [
-            (int(m.group(1)), path / "bin")
+        found = [
+            (int(m.group(1)), path / "bin" / f"python{python}")
             for path in (versions.iterdir() if versions.is_dir() else ())
             if (m := pattern.fullmatch(path.name)) and (path / "bin" / f"python{python}").exists()
         ]
-        if patches:
-            found.append(str(max(patches)[1]))
-    os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+        if found:
+            links.mkdir(parents=True, exist_ok=True)
+            link = links / f"python{python}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(max(found)[1])
+    if links.is_dir():
+        os.environ["PATH"] = os.pathsep.join([str(links), os.environ.get("PATH", "")])
 
 
 _pyenv_first_on_path()
