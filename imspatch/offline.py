@@ -414,6 +414,9 @@ class _Facts:
 
 
 _NO_FACTS = _Facts()
+#: (rule set, properties counted) -> the engine's property-quota error, as
+#: (class, message, style).
+_QUOTA_ANSWERS: dict[tuple[Rules, int], tuple[type[PatchError], str, str]] = {}
 
 
 class _Run:
@@ -736,9 +739,22 @@ class _Run:
             parts.append(MoreProperties(quota - len(kept), frozenset(self.written), rules))
             fillers = quota - len(kept) + 1
         condition = parts[0] if len(parts) == 1 else AllOf(tuple(parts))
-        absent = () if new_for_sure else unknown[:1]
-        probe = (self._image(absent=absent, fillers=fillers), list(self.ops))
-        self._warn(None, "too_many_properties", condition, probe)
+        # The answer depends on the rule set and the count alone (quota + 1 on
+        # the probe, or what the patch keeps): the engine is asked once, not per file.
+        key = (rules, len(kept) if over_for_sure else quota + 1)
+        known = _QUOTA_ANSWERS.get(key)
+        if known is None:
+            absent = () if new_for_sure else unknown[:1]
+            probe = (self._image(absent=absent, fillers=fillers), list(self.ops))
+            self._warn(None, "too_many_properties", condition, probe)
+            if len(_QUOTA_ANSWERS) >= 64:
+                _QUOTA_ANSWERS.clear()
+            error = self.findings[-1].error
+            _QUOTA_ANSWERS[key] = (type(error), error.message, error.style)
+        else:
+            cls, message, style = known
+            error = cls(message, code="too_many_properties", style=style)
+            self.findings.append(Finding(error, condition))
         if over_for_sure:  # so the image has every one of them
             for name in unknown:
                 self._facts(name).present = True

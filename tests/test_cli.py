@@ -1267,3 +1267,14 @@ def test_the_schema_rejects_what_it_should() -> None:
     warning["condition"] = "the image has no k"
     assert validator.is_valid({"files": [record], "summary": summary})
     assert not validator.is_valid({"valid": True, "errors": [], "image": None, "patch": None})
+
+
+def test_the_cli_benchmark_runs() -> None:
+    """benchmarks/bench_cli.py at a tiny size (no timing is asserted)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_cli.py"), "--files", "100",
+         "--rounds", "1", "--runs", "0", "--jobs", "1,2"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "check -q --jobs 2: 100 files" in result.stdout
