@@ -113,7 +113,7 @@ def iter_errors(
             from .offline import analyse  # noqa: PLC0415 - only validators pay for it
 
             ops = to_operations(steps)
-            errors.extend(f.error for f in analyse(ops, rules=rules, admin=admin) if f.always)
+            errors.extend(f.error for f in analyse(ops, rules=rules, admin=admin, warnings=False))
     except PatchError as exc:
         errors.append(exc)
     for error in errors:

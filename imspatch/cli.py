@@ -619,8 +619,6 @@ def _load_image(path: str, stdin: IO[Any]) -> dict[str, Any]:
             parse_constant=_not_a_number,
             parse_float=_finite,
         )
-    except _Problem:
-        raise
     except RecursionError:
         raise _Problem("not_json", "Not JSON: nested too deeply.") from None
     if not isinstance(doc, dict):

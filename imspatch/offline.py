@@ -34,13 +34,16 @@ Errors and messages are the engine's own: each finding is confirmed by
 running the engine (:func:`imspatch.apply_patch`) on a small *probe* image
 built from the facts: the operation's name alone for an apply-phase
 check, the whole patch for a finishing one.  A probe that does not fail as
-predicted is a bug in this module and raises ``AssertionError``.
+predicted is a bug in this module and raises ``AssertionError``; a probe
+on which the engine raises something other than a ``PatchError`` (a bug of
+the engine's) ends the analysis there, with nothing said about it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+from ._api import apply_patch, iter_errors, parse_patch
 from ._decode import DEFAULT_LIMITS, Limits
 from .errors import PatchError, excerpt
 from .operations import Add, Operation, Remove, Replace
@@ -354,8 +357,6 @@ def review(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Review:
     """Errors and warnings of a body, without an image (what ``imspatch check`` reports)."""
-    from ._api import iter_errors, parse_patch  # noqa: PLC0415 - _api imports this module
-
     try:
         ops = parse_patch(body, media_type=media_type, rules=rules, limits=limits)
     except PatchError:
@@ -368,15 +369,17 @@ def review(
 
 
 def analyse(
-    ops: Sequence[Operation], *, rules: Rules = IMS, admin: bool = False
+    ops: Sequence[Operation], *, rules: Rules = IMS, admin: bool = False, warnings: bool = True
 ) -> tuple[Finding, ...]:
     """The warnings, then at most one error, of parsed operations on an unknown image.
 
     *ops* are what :func:`imspatch.parse_patch` returned under the same
     *rules*.  The findings are in the order the engine meets them; the last
     one is an error (``finding.always``) if some check fails on every image.
+    With ``warnings=False`` only that error is built (what ``iter_errors``
+    needs): the conditions still shape the analysis, but no message is made.
     """
-    run = _Run(ops, rules, admin)
+    run = _Run(ops, rules, admin, warnings)
     try:
         for index, op in enumerate(ops):
             run.step(index, op)
@@ -422,10 +425,11 @@ _QUOTA_ANSWERS: dict[tuple[Rules, int], tuple[type[PatchError], str, str]] = {}
 class _Run:
     """The abstract state: ``written`` (what the patch did), ``facts`` (about the image)."""
 
-    def __init__(self, ops: Sequence[Operation], rules: Rules, admin: bool) -> None:
+    def __init__(self, ops: Sequence[Operation], rules: Rules, admin: bool, warnings: bool) -> None:
         self.ops = ops
         self.rules = rules
         self.admin = admin
+        self.warnings = warnings
         #: name -> the value the patch wrote, or _ABSENT; a name not here is the image's own
         self.written: dict[str, Any] = {}
         self.facts: dict[str, _Facts] = {}
@@ -445,16 +449,16 @@ class _Run:
         index: int | None,
         code: str,
         condition: Condition,
-        probe: tuple[dict[str, Any], list[Any]],
+        probe: Callable[[], tuple[dict[str, Any], list[Any]]],
     ) -> None:
-        self.findings.append(Finding(self._confirm(index, code, probe), condition))
+        """A warning; *probe* builds the engine's input, only if warnings are wanted."""
+        if self.warnings:
+            self.findings.append(Finding(self._confirm(index, code, probe()), condition))
 
     def _confirm(
         self, index: int | None, code: str, probe: tuple[dict[str, Any], list[Any]]
     ) -> PatchError:
         """The engine's error on the probe, placed at *index* (None: where the engine says)."""
-        from ._api import apply_patch  # noqa: PLC0415 - _api imports this module
-
         image, ops = probe
         try:
             apply_patch(image, ops, rules=self.rules, admin=self.admin)
@@ -464,6 +468,8 @@ class _Run:
                     exc.index, exc.pointer = index, self.ops[index].path.text
                 return exc
             error: PatchError | None = exc
+        except Exception:  # the engine's own bug: say nothing rather than guess
+            raise _Stop from None
         else:
             error = None
         msg = f"imspatch.offline predicted {code} at {index}, the engine says {error!r} (a bug)"
@@ -560,7 +566,7 @@ class _Run:
         if present is False:
             self._fail(index, code, self._probe(name, op, None))
         condition = Lacks(name)
-        self._warn(index, code, condition, self._probe(name, op, condition))
+        self._warn(index, code, condition, lambda: self._probe(name, op, condition))
         self._facts(name).present = True
 
     def _require_absent(self, index: int, name: str, op: Operation, code: str) -> None:
@@ -570,7 +576,7 @@ class _Run:
         if present:
             self._fail(index, code, self._probe(name, op, None))
         condition = Has(name)
-        self._warn(index, code, condition, self._probe(name, op, condition))
+        self._warn(index, code, condition, lambda: self._probe(name, op, condition))
         self._facts(name).present = False
 
     def _require_equal(self, index: int, name: str, op: Operation, value: Any) -> None:
@@ -595,7 +601,7 @@ class _Run:
         if equal is False:
             self._fail(index, "protected", self._probe(name, op, None))
         condition = Differs(name, value, as_set)
-        self._warn(index, "protected", condition, self._probe(name, op, condition))
+        self._warn(index, "protected", condition, lambda: self._probe(name, op, condition))
         facts = self._facts(name)
         facts.value = value
 
@@ -620,7 +626,7 @@ class _Run:
         if inside is False:
             self._fail(index, "format_not_queued", self._probe(name, op, None))
         condition = NotOneOf(_STATUS, gate)
-        self._warn(index, "format_not_queued", condition, self._probe(name, op, condition))
+        self._warn(index, "format_not_queued", condition, lambda: self._probe(name, op, condition))
         facts = self._facts(_STATUS)
         facts.one_of = tuple(v for v in (facts.one_of or gate) if v in gate)
 
@@ -739,14 +745,30 @@ class _Run:
             parts.append(MoreProperties(quota - len(kept), frozenset(self.written), rules))
             fillers = quota - len(kept) + 1
         condition = parts[0] if len(parts) == 1 else AllOf(tuple(parts))
-        # The answer depends on the rule set and the count alone (quota + 1 on
-        # the probe, or what the patch keeps): the engine is asked once, not per file.
-        key = (rules, len(kept) if over_for_sure else quota + 1)
+        if self.warnings:
+            absent = () if new_for_sure else unknown[:1]
+            count = len(kept) if over_for_sure else quota + 1
+            self._quota_warning(condition, count, absent, fillers)
+        if over_for_sure:  # so the image has every one of them
+            for name in unknown:
+                self._facts(name).present = True
+        # Otherwise the images escaping it are those with few other properties:
+        # the probes below have none.
+
+    def _quota_warning(
+        self, condition: Condition, count: int, absent: tuple[str, ...], fillers: int
+    ) -> None:
+        """The property-quota warning, its message the engine's for *count* properties.
+
+        That message depends on the rule set and the count alone, so the
+        engine (a probe of ``count`` properties, the whole patch) is asked
+        once per pair, not once per file that adds a property.
+        """
+        key = (self.rules, count)
         known = _QUOTA_ANSWERS.get(key)
         if known is None:
-            absent = () if new_for_sure else unknown[:1]
-            probe = (self._image(absent=absent, fillers=fillers), list(self.ops))
-            self._warn(None, "too_many_properties", condition, probe)
+            image = self._image(absent=absent, fillers=fillers)
+            self._warn(None, "too_many_properties", condition, lambda: (image, list(self.ops)))
             if len(_QUOTA_ANSWERS) >= 64:
                 _QUOTA_ANSWERS.clear()
             error = self.findings[-1].error
@@ -755,11 +777,6 @@ class _Run:
             cls, message, style = known
             error = cls(message, code="too_many_properties", style=style)
             self.findings.append(Finding(error, condition))
-        if over_for_sure:  # so the image has every one of them
-            for name in unknown:
-                self._facts(name).present = True
-        # Otherwise the images escaping it are those with few other properties:
-        # the probes below have none.
 
     def _original_presence(self, name: str) -> bool | None:
         return self.facts.get(name, _NO_FACTS).presence()
@@ -779,38 +796,43 @@ class _Run:
             key=lambda name: (name not in order, order.index(name) if name in order else 0)
         )
         for name in suspects:
-            value = self.written[name]
-            if _astral(value) and (name in order or rules.is_counted(name)):
-                condition: Condition = Differs(name, value)
-            elif name not in order and rules.is_counted(name):
-                condition = Lacks(name)
-            else:
-                continue
-            facts = self.facts.get(name, _NO_FACTS)
-            fails: bool | None = None
-            if isinstance(condition, Lacks):
-                present = facts.presence()
-                fails = None if present is None else not present
-            elif facts.value is not _UNSET:
-                fails = not json_equal(value, facts.value)
-            elif facts.presence() is False:
-                fails = True
-            if fails is False:
-                continue
-            op = self.ops[self.touched[name]]
-            probe = (
-                {}
-                if isinstance(condition, Lacks) or facts.presence() is not True
-                else {name: self._pick(name, condition)},
-                [Add(op.path, value)],
-            )
-            if fails:
-                self._fail(self.touched[name], "four_byte_unicode", probe)
-            self._warn(self.touched[name], "four_byte_unicode", condition, probe)
-            facts = self._facts(name)
-            facts.present = True
-            if isinstance(condition, Differs):
-                facts.value = value
+            self._four_byte_suspect(name)
+
+    def _four_byte_suspect(self, name: str) -> None:
+        """One changed value or new name with a 4-byte character: error, warning or nothing."""
+        rules = self.rules
+        order = rules.four_byte_order
+        value = self.written[name]
+        condition: Condition
+        if _astral(value) and (name in order or rules.is_counted(name)):
+            condition = Differs(name, value)
+        elif name not in order and rules.is_counted(name):
+            condition = Lacks(name)
+        else:
+            return
+        facts = self.facts.get(name, _NO_FACTS)
+        fails: bool | None = None
+        if isinstance(condition, Lacks):
+            present = facts.presence()
+            fails = None if present is None else not present
+        elif facts.value is not _UNSET:
+            fails = not json_equal(value, facts.value)
+        elif facts.presence() is False:
+            fails = True
+        if fails is False:
+            return
+        index = self.touched[name]
+        image = {}
+        if isinstance(condition, Differs) and facts.presence() is True:
+            image[name] = self._pick(name, condition)
+        probe = (image, [Add(self.ops[index].path, value)])
+        if fails:
+            self._fail(index, "four_byte_unicode", probe)
+        self._warn(index, "four_byte_unicode", condition, lambda: probe)
+        facts = self._facts(name)
+        facts.present = True
+        if isinstance(condition, Differs):
+            facts.value = value
 
     def _new_astral_tags(self, name: str) -> None:
         tags = tuple(tag for tag in self.written[name] if _astral(tag))
@@ -829,4 +851,6 @@ class _Run:
         if fails:
             self._fail(None, "four_byte_unicode", (self._image(), list(self.ops)))
         condition = TagsLack(name, tags)
-        self._warn(None, "four_byte_unicode", condition, (self._image(condition), list(self.ops)))
+        self._warn(
+            None, "four_byte_unicode", condition, lambda: (self._image(condition), list(self.ops))
+        )

@@ -291,6 +291,17 @@ def test_messages_are_the_engines_and_bounded() -> None:
     assert len(str(w.condition)) < 100
 
 
+def test_an_engine_crash_on_a_probe_ends_the_analysis_quietly() -> None:
+    # Every image that gets this far holds "k\U0001f600" (the replace needs it), and
+    # the engine's finishing check raises KeyError on all of them (reported to the
+    # core): the analysis must not turn that into a crash of iter_errors.
+    # Once the engine is fixed, the out_of_range error every image gets shows.
+    ops = [r("/k" + EMOJI, "v"), r("/min_ram", 2**31), rm("/k" + EMOJI)]
+    assert [w.condition for w in review(ops, rules=GLANCE).warnings] == [Lacks("k" + EMOJI)]
+    errors = list(imspatch.iter_errors(body(*ops), media_type=V21, rules=GLANCE))
+    assert [e.code for e in errors] in ([], ["out_of_range"])
+
+
 def test_condition_objects() -> None:
     assert Lacks("a") == Lacks("a")
     assert Lacks("a") != Has("a")
@@ -314,7 +325,7 @@ NAMES = (
 )  # fmt: skip
 STRINGS = st.sampled_from(("v", "w", "", EMOJI, "x" + EMOJI))
 TAG_LISTS = st.lists(st.sampled_from(("t", "u", EMOJI)), max_size=3)
-#: Mostly values that pass the value checks, so that most patches parse.
+#: Values that mostly pass the value checks, so that most patches parse.
 VALUES_OF = {
     "min_ram": st.sampled_from((0, 5, -1, 2**31)),
     "min_disk": st.sampled_from((0, 5, 2**31)),
@@ -328,7 +339,8 @@ ANY_VALUE = STRINGS | st.sampled_from((0, 5, -1, 2**31, None, True, "raw")) | TA
 
 
 def values_of(name: str) -> st.SearchStrategy[Any]:
-    return VALUES_OF.get(name, STRINGS) | ANY_VALUE if name in VALUES_OF else STRINGS
+    """Values the name's rule mostly accepts: a patch that does not parse is not analysed."""
+    return VALUES_OF.get(name, STRINGS)
 
 
 RULE_SETS = st.sampled_from((IMS, GLANCE, SMALL_IMS, SMALL_GLANCE))
@@ -340,9 +352,11 @@ def patches(draw: st.DrawFn) -> tuple[imspatch.Rules, str, bool, list[dict[str, 
     media_type = draw(st.sampled_from((V20, V21)))
     admin = draw(st.booleans())
     raw = []
-    for _ in range(draw(st.integers(0, 5))):
+    # a few names, so that operations meet on the same one (remove then add, ...)
+    names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3, unique=True))
+    for _ in range(draw(st.integers(1, 5))):
         op = draw(st.sampled_from(("add", "remove", "replace")))
-        name = draw(st.sampled_from(NAMES))
+        name = draw(st.sampled_from(names))
         path = "/" + name + ("/-" if name == "locations" and op != "replace" else "")
         item: dict[str, Any] = {"op": op, "path": path} if media_type == V21 else {op: path}
         if op != "remove":
@@ -358,9 +372,15 @@ def patches(draw: st.DrawFn) -> tuple[imspatch.Rules, str, bool, list[dict[str, 
 def images(draw: st.DrawFn, ops: list[dict[str, Any]]) -> dict[str, Any]:
     """Images built from the patch's own names and values, so that its checks can pass."""
     written = [op["value"] for op in ops if "value" in op]
-    values = ANY_VALUE | st.sampled_from(written) if written else ANY_VALUE
+    # the patch's own values, and its lists reordered or repeated (tags compare as sets)
+    variants = [*written, *(v[::-1] for v in written if isinstance(v, list))]
+    variants += [v + v[:1] for v in written if isinstance(v, list) and v]
+    values = ANY_VALUE | st.sampled_from(variants) if variants else ANY_VALUE
     image: dict[str, Any] = {}
-    for name in draw(st.lists(st.sampled_from(NAMES), max_size=8, unique=True)):
+    paths = [op.get("path") or op.get("add") or op.get("remove") or op["replace"] for op in ops]
+    named = sorted({path[1:].split("/")[0] for path in paths})
+    pool = st.sampled_from(named) | st.sampled_from(NAMES) if named else st.sampled_from(NAMES)
+    for name in draw(st.lists(pool, max_size=6, unique=True)):
         image[name] = draw(values)
     if draw(st.booleans()):
         image["status"] = draw(st.sampled_from(("queued", "active", "importing", None)))
@@ -369,14 +389,34 @@ def images(draw: st.DrawFn, ops: list[dict[str, Any]]) -> dict[str, Any]:
     return image
 
 
+def test_quota_counts_what_the_patch_removes() -> None:
+    ops = [rm("/b"), a("/a", "v")]
+    (w,) = review(ops, rules=SMALL_GLANCE).warnings[1:]
+    assert w.condition == AllOf(
+        (LacksAny(("a",)), MoreProperties(1, frozenset({"a", "b"}), SMALL_GLANCE))
+    )
+    # b is removed: with one other property the result has two, within the quota of 2
+    assert not w.condition.holds({"b": "v", "other": "x"})
+    imspatch.patch_image({"b": "v", "other": "x"}, body(*ops), media_type=V21, rules=SMALL_GLANCE)
+    assert w.condition.holds({"b": "v", "o1": "x", "o2": "x"})
+
+
+def test_ims_tags_compare_as_sets() -> None:
+    (w,) = review([r("/tags", ["t", "u"])]).warnings
+    assert w.condition == Differs("tags", ["t", "u"], as_set=True)
+    assert not w.condition.holds({"tags": ["u", "t", "u"]})
+    imspatch.patch_image({"tags": ["u", "t"]}, body(r("/tags", ["t", "u"])), media_type=V21)
+
+
 def outcome(image: dict[str, Any], data: bytes, rules: Any, media_type: str, admin: bool) -> Any:
     try:
         imspatch.patch_image(image, data, media_type=media_type, rules=rules, admin=admin)
     except PatchError as exc:
         return exc
     except KeyError:
-        # imspatch's engine leaks KeyError when a 4-byte-named property the image has
-        # is added and then removed (_apply._check_four_byte): reported to the core.
+        # The engine leaks KeyError when a 4-byte-named property the image has is
+        # written and then removed (_apply._check_four_byte); reported to the core.
+        # On such a patch imspatch.offline stops where its probe meets the crash.
         assume(False)
     return None
 
