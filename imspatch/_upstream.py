@@ -132,9 +132,10 @@ def _as_upstream(
 ) -> Answer:
     """Upstream Glance's answer, computed with the engine."""
     unchanged = Answer(0, dict(image))
-    if not isinstance(media_type, str) or media_type.partition(";")[0] not in MEDIA_TYPES:
+    if isinstance(media_type, str):  # an HTTP field value has no white space around it
+        media_type = media_type.strip(" \t").partition(";")[0]  # then webob's content_type
+    if media_type not in MEDIA_TYPES:  # compared exactly
         return unchanged._replace(status=415)
-    media_type = media_type.partition(";")[0]
     try:
         decoded = _lax(body)
     except RecursionError:

@@ -683,7 +683,7 @@ _PARSE_DEFECTS = (
 )  # fmt: skip
 _APPLY_DEFECTS = (
     "missing", "exists", "protected", "not_removable", "owner", "format", "locations",
-    "phantom", "negative", "tag_quota",
+    "locations_empty", "phantom", "negative", "tag_quota",
 )  # fmt: skip
 _FINISH_DEFECTS = ("property_quota", "out_of_range", "four_byte")
 
@@ -978,15 +978,18 @@ class _Defects:
     def locations(self) -> _Outcome | None:
         if "locations" not in self.rules.hidden:
             return None
-        form = self.draw(st.sampled_from(("add", "remove", "replace", "replace_empty")))
+        form = self.draw(st.sampled_from(("add", "remove", "replace")))
         where = Pointer.of("locations", self.draw(st.sampled_from(("-", "0", "1"))))
         location = {"url": "http://example.com/image.raw", "metadata": {}}
         if form == "add":
             return Add(where, location, if_absent=self.v20), 403, "locations_hidden"
         if form == "remove":
             return Remove(where), 403, "locations_hidden"
-        if form == "replace":
-            return Replace(Pointer.of("locations"), [location]), 403, "locations_hidden"
+        return Replace(Pointer.of("locations"), [location]), 403, "locations_hidden"
+
+    def locations_empty(self) -> _Outcome | None:
+        if "locations" not in self.rules.hidden:
+            return None
         return Replace(Pointer.of("locations"), []), 403, "locations_empty"
 
     def phantom(self) -> _Outcome | None:
@@ -1129,7 +1132,8 @@ def labelled_errors(
     kinds = {"parse": _PARSE_DEFECTS, "apply": _APPLY_DEFECTS, "finish": _FINISH_DEFECTS}
     order = _rotated(kinds.get(group, (defect,)), defect)
     image = draw(images(rules=rules))
-    media_type = draw(media_types())
+    # v2.0 names the path in the operation's key: a missing path is a v2.1 defect
+    media_type = V21 if defect == "no_path" else draw(media_types())
     dialect = MEDIA_TYPES[media_type]
     if group == "media_type":
         bad = draw(st.sampled_from(_BAD_MEDIA_TYPES))
