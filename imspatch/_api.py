@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 
-from ._apply import apply_steps
+from ._apply import apply_steps, snapshot
 from ._decode import DEFAULT_LIMITS, Limits, decode_body, dialect_of
 from ._parse import check_operations, find_errors, parse_body, to_operations
 from ._patch import patch
@@ -97,7 +97,7 @@ def apply_patch(
             msg = "Operations must be an iterable of Add, Remove and Replace."
             raise make_error("invalid_operation", msg)
         parsed = check_operations(ops, rules)
-        return apply_steps(image, parsed, rules, admin)
+        return apply_steps(snapshot(image), parsed, rules, admin)
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -126,9 +126,10 @@ def iter_errors(
     try:
         dialect = dialect_of(media_type)
         decoded = decode_body(body, limits)
+        state = None if image is None else snapshot(image)
         parsed, errors = find_errors(decoded, dialect, rules, limits)
-        if not errors and image is not None:
-            apply_steps(image, parsed, rules, admin)
+        if not errors and state is not None:
+            apply_steps(state, parsed, rules, admin)
     except PatchError as exc:
         errors = [exc]
     for error in errors:

@@ -48,13 +48,12 @@ def snapshot(image: object) -> dict[str, Any]:
         raise unreadable(exc) from exc
 
 
-def apply_steps(image: object, parsed: Parsed, rules: Rules, admin: bool) -> dict[str, Any]:
-    """Apply *parsed* to a snapshot of *image* and run the finishing checks.
+def apply_steps(state: dict[str, Any], parsed: Parsed, rules: Rules, admin: bool) -> dict[str, Any]:
+    """Apply *parsed* to *state*, a :func:`snapshot`, and run the finishing checks.
 
     The general path for every operation (``apply_patch``, ``iter_errors``);
     ``patch_image`` applies as it parses, in ``_patch``.
     """
-    state = snapshot(image)
     # before: each name written or removed -> its value in the snapshot
     # (MISSING if absent), noted at its first write; touched: each name
     # written -> the index of the last operation writing it.  finish reads both.
