@@ -516,6 +516,18 @@ class Rules(Frozen):
         set_field(self, "_names", {})
         set_field(self, "_plans", ({}, {}))
 
+    def __repr__(self) -> str:
+        """The name, and each field that differs from :data:`GLANCE`'s, in brief.
+
+        ``help()`` on every function that takes ``rules=IMS`` prints it.
+        """
+        shown = [f"name={self.name!r}"]
+        for field in self.__match_args__[1:]:
+            value, default = getattr(self, field), getattr(GLANCE, field)
+            if value != default:
+                shown.append(f"{field}={_brief(value, default)}")
+        return f"Rules({', '.join(shown)})"
+
     def replace(self, /, **changes: Any) -> Rules:
         """A rule set like this one with *changes*, and caches of its own.
 
@@ -591,6 +603,23 @@ class Rules(Frozen):
         if self.max_name_length is not None:
             doc["propertyNames"] = {"maxLength": self.max_name_length}
         return doc
+
+
+def _brief(value: Any, default: Any) -> str:
+    """A field's value for ``Rules.__repr__``: its repr if short, else what it holds."""
+    if isinstance(value, frozenset):
+        text = f"frozenset({{{', '.join(sorted(map(repr, value)))}}})" if value else "frozenset()"
+    else:
+        text = repr(value)
+    if len(text) <= 48:
+        return text
+    if isinstance(value, Mapping) and isinstance(default, Mapping):
+        dropped = [repr(k) for k in default if k not in value]
+        changed = [repr(k) for k in value if k not in default or value[k] != default[k]]
+        parts = [f"without {', '.join(dropped)}"] * bool(dropped)
+        parts += [f"with {', '.join(changed)}"] * bool(changed)
+        return f"<GLANCE's {' and '.join(parts)}>"
+    return f"<{type(value).__name__} of {len(value)}>"
 
 
 def _with(base: Mapping[str, Field], **extra: Field) -> dict[str, Field]:

@@ -226,3 +226,42 @@ def test_collected_errors_keep_no_frames() -> None:
     del errors
     gc.collect()
     assert tracked - len(gc.get_objects()) < 3 * 1000  # about two objects per error
+
+
+# ---------------------------------------------------------------- item 6: a short repr for rule sets
+
+
+def test_a_rule_set_shows_its_name_and_what_differs_from_glance() -> None:
+    assert repr(GLANCE) == "Rules(name='glance')"
+    assert repr(IMS) == (
+        "Rules(name='ims', fields=<GLANCE's with 'name', '__description'>, "
+        "max_name_length=255, writable=frozenset({'__description', 'name'}), "
+        "vendor_attributes=<frozenset of 6>, vendor_prefixes=('__',))"
+    )
+    assert repr(IMS.replace(property_quota=-1, hidden=frozenset())) == (
+        "Rules(name='ims', hidden=frozenset(), fields=<GLANCE's with 'name', '__description'>, "
+        "max_name_length=255, writable=frozenset({'__description', 'name'}), "
+        "vendor_attributes=<frozenset of 6>, vendor_prefixes=('__',), property_quota=-1)"
+    )
+    fewer = dict(GLANCE.fields)
+    del fewer["stores"]
+    assert repr(GLANCE.replace(name="g", fields=fewer)) == (
+        "Rules(name='g', fields=<GLANCE's without 'stores'>)"
+    )
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        imspatch.patch_image,
+        imspatch.parse_patch,
+        imspatch.apply_patch,
+        imspatch.iter_errors,
+        imspatch.diff_images,
+        imspatch.iter_diff_errors,
+    ],
+)
+def test_help_on_a_function_that_takes_rules_is_short(function: Any) -> None:
+    import pydoc  # noqa: PLC0415 - only here
+
+    assert len(pydoc.render_doc(function)) < 2000
