@@ -96,8 +96,8 @@ def apply_patch(
         if isinstance(ops, (str, bytes, Mapping)) or not isinstance(ops, Iterable):
             msg = "Operations must be an iterable of Add, Remove and Replace."
             raise make_error("invalid_operation", msg)
-        parsed = check_operations(ops, rules)
-        return apply_steps(snapshot(image), parsed, rules, admin)
+        steps = check_operations(ops, rules)
+        return apply_steps(snapshot(image), steps, rules, admin)
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -127,9 +127,9 @@ def iter_errors(
         dialect = dialect_of(media_type)
         decoded = decode_body(body, limits)
         state = None if image is None else snapshot(image)
-        parsed, errors = find_errors(decoded, dialect, rules, limits)
+        steps, errors = find_errors(decoded, dialect, rules, limits)
         if not errors and state is not None:
-            apply_steps(state, parsed, rules, admin)
+            apply_steps(state, steps, rules, admin)
     except PatchError as exc:
         errors = [exc]
     for error in errors:

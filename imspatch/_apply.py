@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ._parse import OpCode, Parsed, Plan
+from ._parse import OpCode, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
 
@@ -48,8 +48,10 @@ def snapshot(image: object) -> dict[str, Any]:
         raise unreadable(exc) from exc
 
 
-def apply_steps(state: dict[str, Any], parsed: Parsed, rules: Rules, admin: bool) -> dict[str, Any]:
-    """Apply *parsed* to *state*, a :func:`snapshot`, and run the finishing checks.
+def apply_steps(
+    state: dict[str, Any], steps: list[Step], rules: Rules, admin: bool
+) -> dict[str, Any]:
+    """Apply *steps* to *state*, a :func:`snapshot`, and run the finishing checks.
 
     The general path for every operation (``apply_patch``, ``iter_errors``);
     ``patch_image`` applies as it parses, in ``_patch``.
@@ -59,16 +61,15 @@ def apply_steps(state: dict[str, Any], parsed: Parsed, rules: Rules, admin: bool
     # written -> the index of the last operation writing it.  finish reads both.
     before: dict[str, Any] = {}
     touched: dict[str, int] = {}
-    plans = parsed.plans
     try:
-        for index, (plan, value) in enumerate(zip(plans, parsed.values, strict=True)):
+        for index, (plan, value) in enumerate(steps):
             try:
                 apply_step(state, before, touched, plan, value, index, rules, admin)
             except PatchError as exc:
                 exc.index, exc.pointer = index, plan.text
                 raise
         if before or touched:
-            finish(state, before, touched, rules, lambda index: plans[index].text)
+            finish(state, before, touched, rules, lambda index: steps[index].plan.text)
     except PatchError:
         raise
     except Exception as exc:  # a key or value of the image failed to compare or hash

@@ -6,14 +6,14 @@ name class (read-only / reserved), then the rule set's value check.  What
 follows from an operation's op and path alone is its :class:`Plan`, which
 also says what the apply phase may do with it without the general path
 (:class:`Action`).  The plan of each ``(op, path)`` that passed is
-remembered per rule set and dialect (:class:`Quick`): a server sees the same
+remembered per rule set and dialect (``Quick``): a server sees the same
 few paths over and over, and a request that touches one key 100,000 times
 validates its path once.
 
 :func:`parse_element` adds the body-level checks that decoding left for each
 element (``_decode.Body``), which beat every operation's error.
-:func:`parse_body` gives :class:`Parsed`, a plan and a value per operation,
-or raises the first error (``parse_patch``); :func:`find_errors` collects the
+:func:`parse_body` gives a :class:`Step` (plan and value) per operation, or
+raises the first error (``parse_patch``); :func:`find_errors` collects the
 errors (``iter_errors``).  ``patch_image`` parses in ``_patch``, which also
 has the fast path.
 """
@@ -40,9 +40,9 @@ __all__ = [
     "Checked",
     "Dialect",
     "OpCode",
-    "Parsed",
     "Plan",
     "Quick",
+    "Step",
     "check_operations",
     "find_errors",
     "parse_body",
@@ -62,14 +62,14 @@ class OpCode(IntEnum):
 
 
 class Action(IntEnum):
-    """What the apply phase does with a plan (``_apply.apply_steps``).
+    """What the apply phase may do with a plan without its general path.
 
-    ``CHECKED``: the general path, ``_apply.apply_step``, every check of SPEC 6
-    in upstream's order.  Every other action names a plan none of those
-    checks can refuse but existence (a name no policy, gate, range, set or
-    protection concerns, whose value rule takes scalars only): the apply loop
-    tests existence and stores the value itself, and leaves a failing
-    existence test to the general path, which raises its error.
+    ``CHECKED``: nothing; ``_apply.apply_step`` does every check of SPEC 6 in
+    upstream's order.  Every other action names a plan none of those checks
+    can refuse but existence (a name no policy, gate, range, set or
+    protection concerns, whose value rule takes scalars only): the fast path
+    (``_patch``) tests existence and stores the value itself, and leaves a
+    failing existence test to the general path, which raises its error.
     """
 
     CHECKED = 0
@@ -94,20 +94,17 @@ if TYPE_CHECKING:
         info: NameInfo
         action: Action
 
-    class Parsed(NamedTuple):
-        """The parse phase's result: one plan and one value per operation, in order.
+    class Step(NamedTuple):
+        """One parsed operation: what the apply phase needs of it."""
 
-        Two parallel lists rather than one of pairs: the fast path builds no
-        object per operation.  A remove's value is ``None``.
-        """
-
-        plans: list[Plan]
-        values: list[Any]
+        plan: Plan
+        #: The value to write; ``None`` for a remove.
+        value: Any
 
     class Checked(NamedTuple):
         """:func:`find_errors`' result: what parsed, and every operation's error."""
 
-        parsed: Parsed
+        steps: list[Step]
         errors: list[PatchError]
 
     class Dialect(NamedTuple):
@@ -123,8 +120,8 @@ if TYPE_CHECKING:
 
 else:  # the same classes, without importing typing
     Plan = namedtuple("Plan", ("code", "name", "text", "info", "action"))
-    Parsed = namedtuple("Parsed", ("plans", "values"))
-    Checked = namedtuple("Checked", ("parsed", "errors"))
+    Step = namedtuple("Step", ("plan", "value"))
+    Checked = namedtuple("Checked", ("steps", "errors"))
     Dialect = namedtuple("Dialect", ("v20", "read", "codes", "members"))
 
 if TYPE_CHECKING:
@@ -149,7 +146,8 @@ ADD, ADD_IF_ABSENT, REMOVE, REPLACE = (
 _OPS = ("add", "remove", "replace")
 _NAMES = {ADD: "add", ADD_IF_ABSENT: "add", REMOVE: "remove", REPLACE: "replace"}
 _EXPECTED = "It must be one of the following: add, remove, replace."
-#: A remove has no value: the fast path reads its absence as this class.
+#: ``Quick``'s classes of value for a remove, which has none: the fast path
+#: reads a missing ``value`` as a sentinel ``object()``.
 ABSENT: frozenset[type] = frozenset({object})
 
 
@@ -187,7 +185,9 @@ DIALECTS: dict[str, Dialect] = {
 }  # fmt: skip
 
 
-def parse_body(body: Body, dialect: str, rules: Rules, limits: Limits, start: int = 0) -> Parsed:
+def parse_body(
+    body: Body, dialect: str, rules: Rules, limits: Limits, start: int = 0
+) -> list[Step]:
     """Parse the operations of *body* from index *start* on, or raise the first error.
 
     The first error is a body-level one if the body has any (it beats every
@@ -196,15 +196,12 @@ def parse_body(body: Body, dialect: str, rules: Rules, limits: Limits, start: in
     spelling = DIALECTS[dialect]
     remembered = rules.plans(spelling.v20)
     max_pointer = limits.max_pointer_length
-    operations = body.operations
-    plans: list[Plan] = []
-    values: list[Any] = []
-    for index in range(start, len(operations)):
-        plan, value = parse_element(body, index, spelling, rules, max_pointer, remembered)
-        plans.append(plan)
-        values.append(value)
+    steps = [
+        parse_element(body, index, spelling, rules, max_pointer, remembered)
+        for index in range(start, len(body.operations))
+    ]
     check_duplicates(body)  # every element parsed, so each is an object
-    return Parsed(plans, values)
+    return steps
 
 
 def find_errors(body: Body, dialect: str, rules: Rules, limits: Limits) -> Checked:
@@ -217,8 +214,7 @@ def find_errors(body: Body, dialect: str, rules: Rules, limits: Limits) -> Check
     spelling = DIALECTS[dialect]
     remembered = rules.plans(spelling.v20)
     max_pointer = limits.max_pointer_length
-    plans: list[Plan] = []
-    values: list[Any] = []
+    steps: list[Step] = []
     errors: list[PatchError] = []
     for index, raw in enumerate(body.operations):
         try:
@@ -226,21 +222,18 @@ def find_errors(body: Body, dialect: str, rules: Rules, limits: Limits) -> Check
         except PatchError as exc:  # body-level: only a duplicate name beats it
             raise body_error(body, index) or exc from None
         try:
-            plan, value = parse_operation(raw, spelling, rules, max_pointer, remembered)
+            steps.append(parse_operation(raw, spelling, rules, max_pointer, remembered))
         except PatchError as exc:
             exc.index = index
             exc.__traceback__ = exc.__context__ = None
             errors.append(exc)
-            continue
-        plans.append(plan)
-        values.append(value)
     if errors:
         problem = body_error(body, len(body.operations))
         if problem is not None:
             raise problem
-        return Checked(Parsed([], []), errors)
+        return Checked([], errors)
     check_duplicates(body)  # every element parsed, so each is an object
-    return Checked(Parsed(plans, values), errors)
+    return Checked(steps, errors)
 
 
 def parse_element(
@@ -250,7 +243,7 @@ def parse_element(
     rules: Rules,
     max_pointer: int,
     remembered: dict[tuple[str, str], Quick],
-) -> tuple[Plan, Any]:
+) -> Step:
     """Element *index* of *body*: its limits, then :func:`parse_operation`.
 
     Raises the error the request gets if the element fails: a body-level
@@ -277,7 +270,7 @@ def parse_operation(
     rules: Rules,
     max_pointer: int,
     remembered: dict[tuple[str, str], Quick],
-) -> tuple[Plan, Any]:
+) -> Step:
     """The full check of one operation, in upstream's order: its plan and value.
 
     The plan of an ``(op, path)`` seen before is taken from *remembered*: it
@@ -305,21 +298,21 @@ def parse_operation(
                 msg = f'Operation "{op}" requires a member named "value".'
                 raise make_error("missing_value", msg)
             value = raw["value"]
-        plan = make_plan(dialect.codes[op], pointer, rules) if known is None else known[5]
+        plan = make_plan(dialect.codes[op], pointer, rules) if known is None else known[-1]
         check_value(plan, value, rules)
     except PatchError as exc:
         exc.pointer = path
         raise
     if known is None:
         _remember(remembered, plan, dialect)
-    return plan, value
+    return Step(plan, value)
 
 
 def check_depth(op: str, pointer: Pointer, rules: Rules) -> None:
     """One token, except where ``rules.path_depth`` says otherwise (locations)."""
     parts = pointer.parts
-    limits = rules.path_depth.get(parts[0])
-    if len(parts) != (1 if limits is None else limits.get(op, 1)):
+    depths = rules.path_depth.get(parts[0])
+    if len(parts) != (1 if depths is None else depths.get(op, 1)):
         msg = "Invalid JSON pointer for this resource: '/{}'".format(shown_name("/".join(parts)))
         raise make_error("invalid_path", msg)
 
@@ -411,10 +404,9 @@ def _remember(remembered: dict[tuple[str, str], Quick], plan: Plan, dialect: Dia
     )
 
 
-def check_operations(ops: Iterable[object], rules: Rules) -> Parsed:
+def check_operations(ops: Iterable[object], rules: Rules) -> list[Step]:
     """Check operations built by a caller (``apply_patch``): type, depth, names, values."""
-    plans: list[Plan] = []
-    values: list[Any] = []
+    steps: list[Step] = []
     for index, op in enumerate(ops):
         try:
             if not isinstance(op, (Add, Remove, Replace)):
@@ -435,9 +427,8 @@ def check_operations(ops: Iterable[object], rules: Rules) -> Parsed:
         except PatchError as exc:
             exc.index = index
             raise
-        plans.append(plan)
-        values.append(value)
-    return Parsed(plans, values)
+        steps.append(Step(plan, value))
+    return steps
 
 
 def _code_of(op: Operation) -> OpCode:
@@ -446,10 +437,10 @@ def _code_of(op: Operation) -> OpCode:
     return REMOVE if isinstance(op, Remove) else REPLACE
 
 
-def to_operations(parsed: Parsed) -> tuple[Operation, ...]:
+def to_operations(steps: list[Step]) -> tuple[Operation, ...]:
     """The public, dialect-neutral form of a parsed body."""
     ops: list[Operation] = []
-    for (code, _, text, _, _), value in zip(parsed.plans, parsed.values, strict=True):
+    for (code, _, text, _, _), value in steps:
         pointer = Pointer.parse(text)
         if code is REMOVE:
             ops.append(Remove(pointer))

@@ -11,7 +11,8 @@ remembers put even a test's first request through the fast path.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from imspatch import PatchError, _api, _patch
@@ -67,3 +68,13 @@ def install() -> None:
 
 def uninstall() -> None:
     _api.patch = _ORIGINAL
+
+
+@contextmanager
+def one_way() -> Iterator[None]:
+    """The engine alone, for a test that measures its cost."""
+    uninstall()
+    try:
+        yield
+    finally:
+        install()
