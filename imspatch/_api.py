@@ -42,6 +42,8 @@ def patch_image(
 
     Returns the new image (a new dict; *image* is not touched) or raises one
     :class:`~imspatch.PatchError` saying status, code, operation and pointer.
+    *rules* or *limits* of the wrong type is the caller's mistake, not the
+    request's: ``TypeError``.
     """
     if rules.__class__ is not Rules or limits.__class__ is not Limits:
         _check_arguments(rules, limits)

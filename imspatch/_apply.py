@@ -56,10 +56,7 @@ def apply_steps(
     The general path for every operation (``apply_patch``, ``iter_errors``);
     ``patch_image`` applies as it parses, in ``_patch``.
     """
-    # before: each name written or removed -> its value in the snapshot
-    # (MISSING if absent), noted at its first write; touched: each name
-    # written -> the index of the last operation writing it.  finish reads both.
-    before: dict[str, Any] = {}
+    before: dict[str, Any] = {}  # what finish needs to know: see there
     touched: dict[str, int] = {}
     try:
         for index, (plan, value) in enumerate(steps):
@@ -233,8 +230,11 @@ def finish(
 ) -> None:
     """Whole-request checks, in upstream's save order (reference 10).
 
-    An error about one name points at the last operation that wrote it: its
-    index, and its path (*path_of* the index).
+    What the apply loop noted: *before*, for each name an operation wrote
+    or removed, its value in the snapshot (``MISSING`` if absent) when that
+    happened first; *touched*, for each name written, the index of the last
+    operation that wrote it.  An error about one name points at that
+    operation: its index, and its path (*path_of* the index).
     """
     try:
         _finish(state, before, touched, rules)

@@ -75,10 +75,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
     astral = body.astral
     operations = body.operations
     state = snapshot(image)
-    # before: each name written or removed -> its value in the snapshot
-    # (MISSING if absent), noted at its first write; touched: each name
-    # written -> the index of the last operation writing it.  finish reads both.
-    before: dict[str, Any] = {}
+    before: dict[str, Any] = {}  # what finish needs to know: see there
     touched: dict[str, int] = {}
     op: Any
     path: Any
