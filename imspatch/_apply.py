@@ -17,7 +17,7 @@ checks.  :func:`apply_steps` is the two together over a parsed body;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from ._parse import OpCode, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
@@ -57,7 +57,7 @@ def apply_steps(
     ``patch_image`` applies as it parses, in ``_patch``.
     """
     before: dict[str, Any] = {}  # what finish needs to know: see there
-    touched: dict[str, int] = {}
+    touched: dict[str, tuple[int, str]] = {}
     try:
         for index, (plan, value) in enumerate(steps):
             try:
@@ -66,7 +66,7 @@ def apply_steps(
                 exc.index, exc.pointer = index, plan.text
                 raise
         if before or touched:
-            finish(state, before, touched, rules, lambda index: steps[index].plan.text)
+            finish(state, before, touched, rules)
     except PatchError:
         raise
     except Exception as exc:  # a key or value of the image failed to compare or hash
@@ -83,7 +83,7 @@ def unreadable(exc: Exception) -> PatchError:
 def apply_step(
     state: dict[str, Any],
     before: dict[str, Any],
-    touched: dict[str, int],
+    touched: dict[str, tuple[int, str]],
     plan: Plan,
     value: Any,
     index: int,
@@ -95,7 +95,7 @@ def apply_step(
     Policy first (hidden attributes, the admin-only owner, IMS protection),
     then existence, then the domain rules of a core attribute (SPEC 6.1, 6.2).
     """
-    code, name, _, info, _ = plan
+    code, name, text, info, _ = plan
     kind = info.kind
     if kind is Kind.HIDDEN:
         _hidden(name, code, value)
@@ -117,7 +117,7 @@ def apply_step(
             raise _missing(name)
         _note(before, state, name)
         state[name] = own(value)
-        touched[name] = index
+        touched[name] = index, text
         return
     # A core attribute (or a phantom one): always present, never removable.
     if code is REMOVE:
@@ -135,7 +135,7 @@ def apply_step(
         state[name] = own(value)
     elif not info.protected:  # a protected one got here as the set it is (SPEC 6.2)
         state[name] = list(dict.fromkeys(value))  # de-duplicated, first occurrence kept
-    touched[name] = index
+    touched[name] = index, text
 
 
 def _note(before: dict[str, Any], state: dict[str, Any], name: str) -> None:
@@ -224,29 +224,16 @@ def own(value: Any) -> Any:
 def finish(
     state: dict[str, Any],
     before: dict[str, Any],
-    touched: dict[str, int],
+    touched: dict[str, tuple[int, str]],
     rules: Rules,
-    path_of: Callable[[int], str],
 ) -> None:
     """Whole-request checks, in upstream's save order (reference 10).
 
     What the apply loop noted: *before*, for each name an operation wrote
     or removed, its value in the snapshot (``MISSING`` if absent) when that
-    happened first; *touched*, for each name written, the index of the last
-    operation that wrote it.  An error about one name points at that
-    operation: its index, and its path (*path_of* the index).
+    happened first; *touched*, for each name written, the index and path of
+    the last operation that wrote it, which an error about the name points at.
     """
-    try:
-        _finish(state, before, touched, rules)
-    except PatchError as exc:
-        if exc.index is not None:
-            exc.pointer = path_of(exc.index)
-        raise
-
-
-def _finish(
-    state: dict[str, Any], before: dict[str, Any], touched: dict[str, int], rules: Rules
-) -> None:
     quota = rules.property_quota
     # Counted only if the result holds a custom property the snapshot did not
     # (SPEC 6.1), and no more properties than keys: most images cannot exceed it.
@@ -268,18 +255,21 @@ def _finish(
             value = state[name]
             if value and value > _INT32_MAX:
                 msg = f"'{name}' value out of range, must not exceed {_INT32_MAX}."
-                raise make_error("out_of_range", msg, index=touched[name])
+                raise _error_at("out_of_range", msg, touched[name])
     for name in rules.set_valued:
         if name in touched:
             old = before[name]
             for tag in state[name]:
                 if _has_four_byte(tag) and not (isinstance(old, list) and tag in old):
                     msg = "Param values can't contain 4 byte unicode."
-                    raise make_error("four_byte_unicode", msg, index=touched[name])
+                    raise _error_at("four_byte_unicode", msg, touched[name])
 
 
 def _check_four_byte(
-    state: dict[str, Any], before: dict[str, Any], rules: Rules, touched: dict[str, int]
+    state: dict[str, Any],
+    before: dict[str, Any],
+    rules: Rules,
+    touched: dict[str, tuple[int, str]],
 ) -> None:
     """4-byte characters in a changed value or a new name: 400, upstream's order."""
     suspects: list[str] = []
@@ -302,14 +292,19 @@ def _check_four_byte(
         if name in rules.four_byte_order:
             if _has_four_byte(state[name]):
                 msg = f"{name.title()} can't contain 4 byte unicode characters."
-                raise make_error("four_byte_unicode", msg, index=touched[name])
+                raise _error_at("four_byte_unicode", msg, touched[name])
             continue
         if before[name] is MISSING and _has_four_byte(name):
             msg = "Property names can't contain 4 byte unicode."
-            raise make_error("four_byte_unicode", msg, index=touched[name])
+            raise _error_at("four_byte_unicode", msg, touched[name])
         if _has_four_byte(state[name]):
             msg = f"{shown_name(name.title())} can't contain 4 byte unicode characters."
-            raise make_error("four_byte_unicode", msg, index=touched[name])
+            raise _error_at("four_byte_unicode", msg, touched[name])
+
+
+def _error_at(code: str, message: str, where: tuple[int, str]) -> PatchError:
+    index, pointer = where
+    return make_error(code, message, index=index, pointer=pointer)
 
 
 def _has_four_byte(value: Any) -> bool:

@@ -76,7 +76,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
     operations = body.operations
     state = snapshot(image)
     before: dict[str, Any] = {}  # what finish needs to know: see there
-    touched: dict[str, int] = {}
+    touched: dict[str, tuple[int, str]] = {}
     op: Any
     path: Any
     value: Any
@@ -119,7 +119,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
                     if astral:
                         if name not in before:
                             before[name] = state.get(name, MISSING)
-                        touched[name] = index
+                        touched[name] = index, plan.text
                     state[name] = value
                     continue
                 if action is SET_EXTRA or (action is CREATE_EXTRA and name not in state):
@@ -127,7 +127,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
                         before[name] = state.get(name, MISSING)
                     state[name] = value
                     if astral:
-                        touched[name] = index
+                        touched[name] = index, plan.text
                     continue
                 if action is REMOVE_EXTRA and name in state:
                     if name not in before:
@@ -142,7 +142,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
                 raise
         check_duplicates(body)  # every element parsed, so each is an object
         if before or touched:
-            finish(state, before, touched, rules, lambda index: spelling.read(operations[index])[1])
+            finish(state, before, touched, rules)
     except PatchError:
         raise
     except Exception as exc:  # a key or value of the image failed to compare or hash

@@ -176,3 +176,15 @@ def test_a_short_excerpt_is_shown_whole() -> None:
     assert excerpt("\U0001f600" * 5) == json.dumps("\U0001f600" * 5)
     assert excerpt("x" * 64) == '"' + "x" * 64 + '"'
     assert excerpt("x" * 65) == '"' + "x" * 64 + '..."'
+
+
+def test_the_longest_message_of_the_shipped_rule_sets() -> None:
+    """An excerpt and Glance's longest enum (disk_format): still within the bound."""
+    with pytest.raises(PatchError) as info:
+        patch(
+            [{"op": "replace", "path": "/disk_format", "value": EMOJI}],
+            rules=GLANCE,
+            image={**SAMPLE, "status": "queued"},
+        )
+    assert info.value.code == "invalid_value"
+    assert 200 < len(info.value.message) <= MAX_MESSAGE
