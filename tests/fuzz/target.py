@@ -267,6 +267,9 @@ def check(request: Request, *, cpu_budget: float | None = None, memory: bool = F
         inputs.extend(s for s in strings_in(lenient) if len(s) >= MAX_ECHO)
     if isinstance(raw, PatchError):
         check_error(raw, inputs)
+        # Every image here is JSON: an unreadable one would be an engine bug
+        # turned into 400 (the engine reads a failing image as invalid_image).
+        assert raw.code != "invalid_image", raw
     else:
         assert isinstance(raw, dict)
         json.dumps(raw, allow_nan=False)
