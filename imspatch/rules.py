@@ -537,7 +537,10 @@ class Rules(Frozen):
         return self.__replace__(**changes)
 
     def plans(self, v20: bool) -> dict[Any, Any]:
-        """The parser's cache of checked ``(op, path)`` plans for one dialect."""
+        """The parser's cache of checked ``(op, path)`` plans for one dialect.
+
+        ``(op, path) -> _parse.Quick``, bounded (``_parse._remember``).
+        """
         return self._plans[v20]
 
     @property
