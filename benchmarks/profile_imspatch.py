@@ -67,12 +67,12 @@ def phases(case: wl.Case, dialect: str, rules: Any) -> list[tuple[str, float]]:
     decode_body = importlib.import_module("imspatch._decode").decode_body
     patch = importlib.import_module("imspatch._patch").patch
     limits = imspatch.DEFAULT_LIMITS
-    decoded = decode_body(body, limits)
-    out.append(("imspatch: decode_body", _best(lambda: decode_body(body, limits))))
+    decoded = decode_body(media_type, body, limits)
+    out.append(("imspatch: decode_body", _best(lambda: decode_body(media_type, body, limits))))
     out.append(
         (
             "imspatch: parse, apply, finish in one pass (patch)",
-            _best(lambda: patch(case.image, decoded, dialect, rules, limits, False)),
+            _best(lambda: patch(case.image, decoded, rules, limits, False)),
         )
     )
     ops = imspatch.parse_patch(body, media_type=media_type, rules=rules)

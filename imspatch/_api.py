@@ -48,9 +48,8 @@ def patch_image(
     if rules.__class__ is not Rules or limits.__class__ is not Limits:
         _check_arguments(rules, limits)
     try:
-        dialect = dialect_of(media_type)
-        decoded = decode_body(body, limits)
-        return patch(image, decoded, dialect, rules, limits, admin)
+        decoded = decode_body(media_type, body, limits)
+        return patch(image, decoded, rules, limits, admin)
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -71,9 +70,8 @@ def parse_patch(
     if rules.__class__ is not Rules or limits.__class__ is not Limits:
         _check_arguments(rules, limits)
     try:
-        dialect = dialect_of(media_type)
-        decoded = decode_body(body, limits)
-        return to_operations(parse_body(decoded, dialect, rules, limits))
+        decoded = decode_body(media_type, body, limits)
+        return to_operations(parse_body(decoded, rules, limits))
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -126,10 +124,9 @@ def iter_errors(
     if rules.__class__ is not Rules or limits.__class__ is not Limits:
         _check_arguments(rules, limits)
     try:
-        dialect = dialect_of(media_type)
-        decoded = decode_body(body, limits)
+        decoded = decode_body(media_type, body, limits)
         state = None if image is None else snapshot(image)
-        steps, errors = find_errors(decoded, dialect, rules, limits)
+        steps, errors = find_errors(decoded, rules, limits)
         if not errors and state is not None:
             apply_steps(state, steps, rules, admin)
     except PatchError as exc:

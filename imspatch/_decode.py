@@ -5,7 +5,8 @@ member names, ``NaN``/``Infinity``, numbers out of double range, lone
 surrogates and deep nesting are all refused, because two readers of the same
 request must not disagree about what it says.
 
-:func:`decode_body` checks the size, the JSON text and the operation count,
+:func:`decode_body` checks the media type, the size, the JSON text and the
+operation count,
 and returns a :class:`Body`.  Two body-level checks are finished by the parse
 phase, which looks at every operation anyway and so costs no pass of its own:
 the limits inside each element (:func:`check_element`) and duplicate member
@@ -130,7 +131,8 @@ def dialect_of(media_type: object) -> Literal["v2.0", "v2.1"]:
 if TYPE_CHECKING:
 
     class Body(NamedTuple):
-        """A decoded body: its operations, and what the parse phase finishes.
+        """A decoded request body: its dialect, its operations, and what the parse
+        phase finishes.
 
         The last three fields are the limits each element must still be
         checked against (:func:`check_element`), ``None`` where none can be
@@ -138,6 +140,8 @@ if TYPE_CHECKING:
         than n // 4 members; an already-decoded list was checked whole.
         """
 
+        #: The dialect of the media type.
+        dialect: Literal["v2.0", "v2.1"]
         #: The elements of the top-level array, as decoded (not yet known to be objects).
         operations: list[Any]
         #: The JSON text, for :func:`check_duplicates`; ``None`` for an
@@ -156,17 +160,26 @@ if TYPE_CHECKING:
 else:  # the same class, without importing typing
     Body = namedtuple(
         "Body",
-        ("operations", "text", "astral", "max_depth", "max_string_length", "max_members"),
+        (
+            "dialect",
+            "operations",
+            "text",
+            "astral",
+            "max_depth",
+            "max_string_length",
+            "max_members",
+        ),
     )
 
 
-def decode_body(body: object, limits: Limits) -> Body:
-    """Turn a request body into a :class:`Body`: size, JSON, array, count.
+def decode_body(media_type: object, body: object, limits: Limits) -> Body:
+    """Turn a request body into a :class:`Body`: media type, size, JSON, array, count.
 
     *body* may be ``bytes`` (strict UTF-8 JSON), ``str`` (JSON text) or an
     already-decoded ``list``, which is checked to be JSON, limits included,
     right here.
     """
+    dialect = dialect_of(media_type)
     if body.__class__ is bytes or isinstance(body, (bytes, bytearray, memoryview)):
         raw = body if body.__class__ is bytes else bytes(body)
         if len(raw) > limits.max_body_bytes:
@@ -205,10 +218,10 @@ def decode_body(body: object, limits: Limits) -> Body:
         )
         raise make_error("too_many_operations", msg)
     if not size:  # an already-decoded list was checked whole
-        return _new(Body, (doc, text, astral, None, None, None))
+        return _new(Body, (dialect, doc, text, astral, None, None, None))
     longest = limits.max_string_length if size > limits.max_string_length else None
     widest = limits.max_members if size // 4 > limits.max_members else None
-    return _new(Body, (doc, text, astral, limits.max_depth, longest, widest))
+    return _new(Body, (dialect, doc, text, astral, limits.max_depth, longest, widest))
 
 
 #: Builds a named tuple from a tuple of its fields without the Python frame of

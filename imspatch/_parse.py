@@ -178,22 +178,20 @@ def _read_v21(raw: dict[str, Any]) -> tuple[str, Any]:
     return op, raw["path"]
 
 
-#: The two dialects, by the name ``_decode.dialect_of`` gives.
+#: The two dialects, by the name ``_decode.dialect_of`` gives (``Body.dialect``).
 DIALECTS: dict[str, Dialect] = {
     "v2.0": Dialect(True, _read_v20, {"add": ADD_IF_ABSENT, "remove": REMOVE, "replace": REPLACE}, 1),  # noqa: E501
     "v2.1": Dialect(False, _read_v21, {"add": ADD, "remove": REMOVE, "replace": REPLACE}, 2),
 }  # fmt: skip
 
 
-def parse_body(
-    body: Body, dialect: str, rules: Rules, limits: Limits, start: int = 0
-) -> list[Step]:
+def parse_body(body: Body, rules: Rules, limits: Limits, start: int = 0) -> list[Step]:
     """Parse the operations of *body* from index *start* on, or raise the first error.
 
     The first error is a body-level one if the body has any (it beats every
     operation's, see ``_decode.body_error``), else the first operation's.
     """
-    spelling = DIALECTS[dialect]
+    spelling = DIALECTS[body.dialect]
     remembered = rules.plans(spelling.v20)
     max_pointer = limits.max_pointer_length
     steps = [
@@ -204,14 +202,14 @@ def parse_body(
     return steps
 
 
-def find_errors(body: Body, dialect: str, rules: Rules, limits: Limits) -> Checked:
+def find_errors(body: Body, rules: Rules, limits: Limits) -> Checked:
     """Parse every operation of *body*, collecting their errors (``iter_errors``).
 
     A body-level error is raised instead: it is then the only one.  Collected
     errors drop their tracebacks, which would keep every frame that raised
     them alive (100,000 of them made the cyclic GC quadratic in practice).
     """
-    spelling = DIALECTS[dialect]
+    spelling = DIALECTS[body.dialect]
     remembered = rules.plans(spelling.v20)
     max_pointer = limits.max_pointer_length
     steps: list[Step] = []

@@ -63,10 +63,10 @@ SET_EXTRA, CREATE_EXTRA, REPLACE_EXTRA, REMOVE_EXTRA, SET_CORE = (
 
 
 def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10-20 %
-    image: object, body: Body, dialect: str, rules: Rules, limits: Limits, admin: bool
+    image: object, body: Body, rules: Rules, limits: Limits, admin: bool
 ) -> dict[str, Any]:
     """Parse and apply every operation of *body* to a snapshot of *image*, then finish."""
-    spelling = DIALECTS[dialect]
+    spelling = DIALECTS[body.dialect]
     v20 = spelling.v20
     remembered = rules.plans(v20)
     max_pointer = limits.max_pointer_length
@@ -138,7 +138,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
                 apply_step(state, before, touched, plan, value, index, rules, admin)
             except PatchError as exc:
                 exc.index, exc.pointer = index, plan.text
-                parse_body(body, dialect, rules, limits, index + 1)  # its errors win
+                parse_body(body, rules, limits, index + 1)  # its errors win
                 raise
         check_duplicates(body)  # every element parsed, so each is an object
         if before or touched:
