@@ -191,11 +191,10 @@ def parse_body(body: Body, rules: Rules, limits: Limits, start: int = 0) -> list
     The first error is a body-level one if the body has any (it beats every
     operation's, see ``_decode.body_error``), else the first operation's.
     """
-    spelling = DIALECTS[body.dialect]
-    remembered = rules.plans(spelling.v20)
+    remembered = rules.plans(body.dialect == "v2.0")
     max_pointer = limits.max_pointer_length
     steps = [
-        parse_element(body, index, spelling, rules, max_pointer, remembered)
+        parse_element(body, index, rules, max_pointer, remembered)
         for index in range(start, len(body.operations))
     ]
     check_duplicates(body)  # every element parsed, so each is an object
@@ -237,7 +236,6 @@ def find_errors(body: Body, rules: Rules, limits: Limits) -> Checked:
 def parse_element(
     body: Body,
     index: int,
-    dialect: Dialect,
     rules: Rules,
     max_pointer: int,
     remembered: dict[tuple[str, str], Quick],
@@ -253,7 +251,7 @@ def parse_element(
     except PatchError as exc:  # body-level: only a duplicate name beats it
         raise body_error(body, index) or exc from None
     try:
-        return parse_operation(raw, dialect, rules, max_pointer, remembered)
+        return parse_operation(raw, DIALECTS[body.dialect], rules, max_pointer, remembered)
     except PatchError as exc:
         exc.index = index
         problem = body_error(body, index + 1)

@@ -9,9 +9,9 @@ next operation on), and the apply error is raised if that finds nothing.
 One pass rather than a parse loop and then an apply loop: the second loop
 over the operations cost about a fifth of the engine's time per operation.
 
-**The fast path** is the common operation, inline; everything else, and
-every error, goes the general way (``_parse.parse_element``,
-``_apply.apply_step``).
+**The fast path** is the common operation, inline; every other operation,
+and every error, goes the general way (``_parse.parse_element``,
+``_apply.apply_step``) within the same pass.
 
 * Parsing: an operation whose ``(op, path)`` was parsed before
   (``_parse.Quick``), that has no member but op, path and value, and whose
@@ -20,23 +20,24 @@ every error, goes the general way (``_parse.parse_element``,
   which the plan proves (same op and path, no other member), and
   ``_decode.check_element``, which such an operation cannot fail (depth 2,
   three short member names, a path of at most ``CACHED_KEY_MAX``
-  characters) but for its value's length, which is checked instead.  Under
-  limits tighter than that (:func:`_fits`), there is no fast path.
+  characters) but for its value's length, which is checked instead.
 * Applying: a plan whose ``_parse.Action`` is not ``CHECKED`` is applied
   here when its existence test passes.  No other check of ``apply_step`` can
   refuse it, and its value is a scalar, stored without a copy.  The index of
   the operation writing a name is noted only if the body may hold a 4-byte
   character: only the 4-byte check asks for it.
 
-:data:`FAST_PATH` ``= False`` sends every operation the general way; the
-tests run every case both ways and compare results and errors exactly.
+:data:`FAST_PATH` ``= False`` (or limits tighter than the fast path assumes,
+:func:`_fits`) takes the general path for the whole request: ``parse_patch``'s
+phase (``_parse.parse_body``), then ``apply_patch``'s (``_apply.apply_steps``).
+The tests run every case both ways and compare results and errors exactly.
 """
 
 from __future__ import annotations
 
-from ._apply import MISSING, apply_step, finish, snapshot, unreadable
+from ._apply import MISSING, apply_step, apply_steps, finish, snapshot, unreadable
 from ._decode import DEFAULT_LIMITS, Body, Limits, check_duplicates
-from ._parse import DIALECTS, Action, parse_body, parse_element
+from ._parse import Action, parse_body, parse_element
 from ._pointer import CACHED_KEY_MAX
 from .errors import PatchError
 from .rules import Rules
@@ -66,14 +67,13 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
     image: object, body: Body, rules: Rules, limits: Limits, admin: bool
 ) -> dict[str, Any]:
     """Parse and apply every operation of *body* to a snapshot of *image*, then finish."""
-    spelling = DIALECTS[body.dialect]
-    v20 = spelling.v20
+    if not (FAST_PATH and (limits is DEFAULT_LIMITS or _fits(limits))):
+        # The general path: parse_patch's phase, then apply_patch's.
+        return apply_steps(snapshot(image), parse_body(body, rules, limits), rules, admin)
+    operations, astral, longest = body.operations, body.astral, body.max_string_length
+    v20 = body.dialect == "v2.0"
     remembered = rules.plans(v20)
     max_pointer = limits.max_pointer_length
-    quick = FAST_PATH and (limits is DEFAULT_LIMITS or _fits(limits))
-    longest = body.max_string_length
-    astral = body.astral
-    operations = body.operations
     state = snapshot(image)
     before: dict[str, Any] = {}  # what finish needs to know: see there
     touched: dict[str, tuple[int, str]] = {}
@@ -85,18 +85,16 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
         for index, raw in enumerate(operations):
             # Phase 2: the operation's plan and value (a remove's is never read), and
             # the plan's name and action.
-            known = None
-            if quick:
-                try:
-                    if v20:
-                        op = "replace" if "replace" in raw else "add" if "add" in raw else "remove"
-                        path = raw[op]
-                    else:
-                        op = raw["op"]
-                        path = raw["path"]
-                    known = remembered[op, path]
-                except (KeyError, TypeError):  # unseen, absent or unhashable; or no object
-                    pass
+            try:
+                if v20:
+                    op = "replace" if "replace" in raw else "add" if "add" in raw else "remove"
+                    path = raw[op]
+                else:
+                    op = raw["op"]
+                    path = raw["path"]
+                known = remembered[op, path]
+            except (KeyError, TypeError):  # unseen, absent or unhashable; or no object
+                known = None
             if known is not None:  # so raw is an object: only a dict has string keys
                 name, action, members, passes, accepts, plan = known
                 value = raw.get("value", MISSING)
@@ -111,29 +109,28 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
                 ):
                     known = None
             if known is None:
-                plan, value = parse_element(body, index, spelling, rules, max_pointer, remembered)
+                plan, value = parse_element(body, index, rules, max_pointer, remembered)
                 name, action = plan.name, plan.action
             # Phase 3: apply it.
-            if quick:
-                if action is SET_CORE or (action is REPLACE_EXTRA and name in state):
-                    if astral:
-                        if name not in before:
-                            before[name] = state.get(name, MISSING)
-                        touched[name] = index, plan.text
-                    state[name] = value
-                    continue
-                if action is SET_EXTRA or (action is CREATE_EXTRA and name not in state):
+            if action is SET_CORE or (action is REPLACE_EXTRA and name in state):
+                if astral:
                     if name not in before:
                         before[name] = state.get(name, MISSING)
-                    state[name] = value
-                    if astral:
-                        touched[name] = index, plan.text
-                    continue
-                if action is REMOVE_EXTRA and name in state:
-                    if name not in before:
-                        before[name] = state[name]
-                    del state[name]
-                    continue
+                    touched[name] = index, plan.text
+                state[name] = value
+                continue
+            if action is SET_EXTRA or (action is CREATE_EXTRA and name not in state):
+                if name not in before:
+                    before[name] = state.get(name, MISSING)
+                state[name] = value
+                if astral:
+                    touched[name] = index, plan.text
+                continue
+            if action is REMOVE_EXTRA and name in state:
+                if name not in before:
+                    before[name] = state[name]
+                del state[name]
+                continue
             try:
                 apply_step(state, before, touched, plan, value, index, rules, admin)
             except PatchError as exc:

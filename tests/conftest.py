@@ -42,6 +42,7 @@ def _fast_and_general_paths_agree() -> Any:
     yield
     both_ways.uninstall()
 
+
 ROOT = Path(__file__).resolve().parent.parent
 V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
