@@ -26,6 +26,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._parse import Step
+
 __all__ = ["apply_patch", "dump_patch", "iter_errors", "parse_patch", "patch_image"]
 
 
@@ -118,8 +120,11 @@ def iter_errors(
     Otherwise every operation's shape, pointer, name and value error comes
     out, in order.  Given *image*, and only if the operations are otherwise
     valid, the first apply or finish error follows: later operations would
-    see a state that never existed.  The errors are found when this is
-    called; the iterator only hands them out.
+    see a state that never existed.  Without *image*, the apply or finish
+    error that every image gets follows instead, if there is one
+    (:mod:`imspatch.offline`, which also says what fails on some images
+    only).  The errors are found when this is called; the iterator only
+    hands them out.
     """
     if rules.__class__ is not Rules or limits.__class__ is not Limits:
         _check_arguments(rules, limits)
@@ -129,11 +134,21 @@ def iter_errors(
         steps, errors = find_errors(decoded, rules, limits)
         if not errors and state is not None:
             apply_steps(state, steps, rules, admin)
+        elif not errors:
+            errors = _on_every_image(steps, rules, admin)
     except PatchError as exc:
         errors = [exc]
     for error in errors:
         error.style = rules.error_style
     return iter(errors)
+
+
+def _on_every_image(steps: list[Step], rules: Rules, admin: bool) -> list[PatchError]:
+    """The apply or finish error that every image gets, if any (:mod:`imspatch.offline`)."""
+    from .offline import analyse  # noqa: PLC0415 - only validators pay for it
+
+    found = analyse(to_operations(steps), rules=rules, admin=admin, warnings=False)
+    return [finding.error for finding in found]
 
 
 def _check_arguments(rules: object, limits: object) -> None:
