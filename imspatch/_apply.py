@@ -8,6 +8,8 @@ body.  The first error ends the request and nothing is returned: all or
 nothing.  A key or value of the image whose own code fails when the engine
 compares or hashes it (the image is the caller's, not necessarily JSON)
 makes the image unreadable: 400 ``invalid_image`` (:func:`unreadable`).
+An image of plain JSON has no code of its own: a failure there is the
+engine's bug, and shows as one.
 
 :func:`apply_step` applies one operation by the general path, every check of
 SPEC 6.1-6.2 in upstream's order; :func:`finish` runs the whole-request
@@ -17,8 +19,10 @@ checks.  :func:`apply_steps` is the two together over a parsed body;
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
+from ._decode import DEFAULT_LIMITS, check_json
 from ._parse import OpCode, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
 from .rules import Kind, Rules, json_equal
@@ -45,7 +49,7 @@ def snapshot(image: object) -> dict[str, Any]:
     try:
         return dict(image)
     except Exception as exc:  # its keys() and __getitem__ disagree, or raise
-        raise unreadable(exc) from exc
+        raise _cannot_read(exc) from exc
 
 
 def apply_steps(
@@ -70,14 +74,36 @@ def apply_steps(
     except PatchError:
         raise
     except Exception as exc:  # a key or value of the image failed to compare or hash
-        raise unreadable(exc) from exc
+        raise unreadable(exc, state, before) from exc
     return state
 
 
-def unreadable(exc: Exception) -> PatchError:
-    """400 ``invalid_image``: reading the snapshot ran the image's own code, which failed."""
+def unreadable(exc: Exception, state: dict[str, Any], before: dict[str, Any]) -> PatchError:
+    """400 ``invalid_image``: reading the snapshot ran the image's own code, which failed.
+
+    *exc* came from the apply loop or :func:`finish` working on *state*, with
+    *before* noted.  Only a key or value that is not JSON has code of its
+    own: if the snapshot's keys and values, in *state* or replaced since (in
+    *before*), are all plain JSON, *exc* is the engine's own bug, raised
+    again as it is.
+    """
+    read = [state, *(value for value in before.values() if value is not MISSING)]
+    try:
+        check_json(read, _ANY_SIZE)
+    except PatchError:
+        return _cannot_read(exc)
+    raise exc
+
+
+def _cannot_read(exc: Exception) -> PatchError:
     msg = f"The image cannot be read: {type(exc).__name__} from one of its keys or values."
     return make_error("invalid_image", msg)
+
+
+#: No limit that ``check_json`` reads: :func:`unreadable` asks only whether the image is JSON.
+_ANY_SIZE = DEFAULT_LIMITS.replace(
+    max_depth=sys.maxsize, max_string_length=sys.maxsize, max_members=sys.maxsize
+)
 
 
 def apply_step(
@@ -109,6 +135,7 @@ def apply_step(
                 raise _missing(name)
             _note(before, state, name)
             del state[name]
+            touched.pop(name, None)  # the result holds no value of the request's
             return
         if name in state:
             if code is ADD_IF_ABSENT:
@@ -231,8 +258,9 @@ def finish(
 
     What the apply loop noted: *before*, for each name an operation wrote
     or removed, its value in the snapshot (``MISSING`` if absent) when that
-    happened first; *touched*, for each name written, the index and path of
-    the last operation that wrote it, which an error about the name points at.
+    happened first; *touched*, for each name whose value in *state* an
+    operation wrote (and none removed since), the index and path of the last
+    operation that wrote it, which an error about the name points at.
     """
     quota = rules.property_quota
     # Counted only if the result holds a custom property the snapshot did not

@@ -39,6 +39,7 @@ __all__ = [
     "body_error",
     "check_duplicates",
     "check_element",
+    "check_json",
     "decode_body",
     "dialect_of",
 ]
@@ -201,7 +202,7 @@ def decode_body(media_type: object, body: object, limits: Limits) -> Body:
         doc, astral = _loads(text)
         size = len(text)
     else:
-        _check_json(body, limits)
+        check_json(body, limits)
         doc, text, astral, size = body, None, True, 0
     if not isinstance(doc, list):
         duplicate = _duplicate(text)
@@ -467,8 +468,8 @@ def _check_surrogates(doc: Any) -> None:
             stack.extend(node)
 
 
-def _check_json(doc: object, limits: Limits) -> None:
-    """Check that an already-decoded body is JSON, as decoding would have."""
+def check_json(doc: object, limits: Limits) -> None:
+    """Check that an already-decoded body is JSON within *limits*, as decoding would have."""
     stack: list[tuple[Any, int]] = [(doc, 1)]
     while stack:
         node, depth = stack.pop()

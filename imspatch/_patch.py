@@ -130,6 +130,8 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
                 if name not in before:
                     before[name] = state[name]
                 del state[name]
+                if astral:
+                    touched.pop(name, None)
                 continue
             try:
                 apply_step(state, before, touched, plan, value, index, rules, admin)
@@ -143,7 +145,7 @@ def patch(  # noqa: PLR0915 - one loop on purpose: a call per operation costs 10
     except PatchError:
         raise
     except Exception as exc:  # a key or value of the image failed to compare or hash
-        raise unreadable(exc) from exc
+        raise unreadable(exc, state, before) from exc
     return state
 
 

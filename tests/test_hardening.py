@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import imspatch
-from imspatch import DEFAULT_LIMITS, GLANCE, IMS, Limits, MalformedPatch, PatchError
+from imspatch import DEFAULT_LIMITS, GLANCE, IMS, Limits, MalformedPatch, PatchError, _apply
 
 from .conftest import SAMPLE, V20, V21, r, rm
 
@@ -120,6 +120,32 @@ def test_an_image_that_cannot_be_read_is_invalid_image(image: Any, rules: Any, o
     unreadable(lambda: imspatch.apply_patch(image, parsed, rules=rules))
     errors = list(imspatch.iter_errors(body, media_type=V21, rules=rules, image=image))
     assert [(e.code, e.index) for e in errors] == [("invalid_image", None)]
+
+
+def test_an_engine_bug_on_a_json_image_shows_as_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain JSON runs no code of its own: only a non-JSON image makes invalid_image."""
+
+    def bug(*args: Any) -> None:
+        raise KeyError("the engine's bug")
+
+    monkeypatch.setattr(_apply, "_check_four_byte", bug)  # finish calls it: tags changed
+    body = json.dumps([r("/tags", ["a"])]).encode()
+    ops = imspatch.parse_patch(body, media_type=V21, rules=GLANCE)
+    for image in (SAMPLE, {**SAMPLE, "tags": ["a", ["b", {"c": 1.5}]]}):
+        with pytest.raises(KeyError, match="the engine's bug"):
+            imspatch.patch_image(image, body, media_type=V21, rules=GLANCE)
+        with pytest.raises(KeyError, match="the engine's bug"):
+            imspatch.apply_patch(image, ops, rules=GLANCE)
+        with pytest.raises(KeyError, match="the engine's bug"):
+            imspatch.iter_errors(body, media_type=V21, rules=GLANCE, image=image)
+    hostile = [
+        {**SAMPLE, HostileKey("k"): "v"},  # a key
+        {**SAMPLE, "k": BadEq("v")},  # a value in the result
+        {**SAMPLE, "tags": [BadEq("a")]},  # a value the request replaced
+    ]
+    for image in hostile:
+        unreadable(lambda i=image: imspatch.patch_image(i, body, media_type=V21, rules=GLANCE))
+        unreadable(lambda i=image: imspatch.apply_patch(i, ops, rules=GLANCE))
 
 
 def test_a_dict_subclass_is_read_once_into_a_snapshot() -> None:
