@@ -253,9 +253,14 @@ class PatchError(Exception):
         return f"{prefix}: {self.message}" if prefix else self.message
 
     def __repr__(self) -> str:
+        """The fields; a pointer that is long or not printable as :meth:`__str__` shows it."""
+        pointer = self.pointer
+        shown = (
+            repr(pointer) if pointer is None or shown_name(pointer) is pointer else excerpt(pointer)
+        )
         return (
             f"{type(self).__name__}({self.message!r}, code={self.code!r}, "
-            f"index={self.index!r}, pointer={self.pointer!r})"
+            f"index={self.index!r}, pointer={shown})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -24,6 +24,8 @@ from .conftest import SAMPLE, V20, V21
 #: rule sets; ``str(e)`` adds the location; a response body is at most this many bytes.
 MAX_MESSAGE = 256
 MAX_STR = MAX_MESSAGE + 90
+#: ``repr(e)``: the message's repr (at worst twice its length), the fields, a pointer's excerpt.
+MAX_REPR = 2 * MAX_MESSAGE + 200
 MAX_RESPONSE = 600
 #: An excerpt of input: 64 characters of escaped text, quotes and an ellipsis.
 MAX_EXCERPT = 64 + 5
@@ -154,6 +156,8 @@ def test_every_message_is_bounded_after_escaping(code: str) -> None:
     assert e.code == code
     assert len(e.message) <= MAX_MESSAGE, (len(e.message), e.message[:100])
     assert len(str(e)) <= MAX_STR, len(str(e))
+    assert len(repr(e)) <= MAX_REPR, len(repr(e))
+    assert e.args == (e.message,)
     for style in ("ims", "glance"):
         assert len(e.to_response(style).body) <= MAX_RESPONSE
     assert len(json.dumps(e.to_dict(), ensure_ascii=False).encode()) <= 2 * MAX_RESPONSE
@@ -176,6 +180,33 @@ def test_a_short_excerpt_is_shown_whole() -> None:
     assert excerpt("\U0001f600" * 5) == json.dumps("\U0001f600" * 5)
     assert excerpt("x" * 64) == '"' + "x" * 64 + '"'
     assert excerpt("x" * 65) == '"' + "x" * 64 + '..."'
+
+
+@pytest.mark.parametrize(
+    ("pointer", "code"),
+    [
+        ("/" + "k" * 5000, "pointer_too_long"),
+        ("/" + "k" * 4000, "no_such_property"),
+        ("/" + EMOJI, "no_such_property"),
+        ("/" + CONTROL, "no_such_property"),
+    ],
+    ids=["5000", "4000", "emoji", "control"],
+)
+def test_repr_shows_a_long_or_unprintable_pointer_as_str_does(pointer: str, code: str) -> None:
+    with pytest.raises(PatchError) as info:
+        patch([{"op": "remove", "path": pointer}])
+    e = info.value
+    assert (e.code, e.pointer) == (code, pointer)
+    assert repr(e) == (
+        f"{type(e).__name__}({e.message!r}, code={code!r}, index=0, pointer={excerpt(pointer)})"
+    )
+    assert len(repr(e)) <= MAX_REPR
+
+
+def test_repr_shows_a_short_printable_pointer_as_it_is() -> None:
+    with pytest.raises(PatchError) as info:
+        patch([{"op": "remove", "path": "/\u00e9t\u00e9 '\\"}])
+    assert repr(info.value).endswith(', pointer="/\u00e9t\u00e9 \'\\\\")')
 
 
 def test_the_longest_message_of_the_shipped_rule_sets() -> None:
