@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from ._decode import DEFAULT_LIMITS, check_json
 from ._parse import OpCode, Plan, Step
 from .errors import PatchError, excerpt, make_error, shown_name
-from .rules import Kind, Rules, json_equal
+from .rules import INT32_MAX, STATUS_ATTRIBUTE, Kind, Rules, has_four_byte, json_equal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MISSING", "apply_step", "apply_steps", "finish", "own", "snapshot", "unreadable"]
 
-_INT32_MAX = 2**31 - 1
 #: A name's value in ``before`` when the snapshot did not have it.
 MISSING: Any = object()
 ADD_IF_ABSENT, REMOVE, REPLACE = OpCode.ADD_IF_ABSENT, OpCode.REMOVE, OpCode.REPLACE
@@ -190,24 +189,15 @@ def _protect(state: dict[str, Any], name: str, code: OpCode, value: Any, rules: 
     """IMS: a protected name may only be "changed" to the value it has."""
     if code is not REMOVE:
         current = state.get(name, MISSING)
-        if current is not MISSING and (
-            _same_set(value, current) if name in rules.set_valued else json_equal(value, current)
-        ):
+        if current is not MISSING and rules.same_value(name, value, current):
             return
     raise make_error("protected", f"Attribute {shown_name(name)} cannot be changed in this API.")
-
-
-def _same_set(value: Any, current: Any) -> bool:
-    try:
-        return isinstance(current, list) and set(value) == set(current)
-    except TypeError:  # an unhashable tag is no string: not the same set
-        return False
 
 
 def _check_core(state: dict[str, Any], name: str, value: Any, rules: Rules) -> None:
     """The checks of upstream's domain setters: status gate, negative minimums, tag quota."""
     gate = rules.status_gated.get(name)
-    if gate is not None and state.get("status") not in gate:
+    if gate is not None and state.get(STATUS_ATTRIBUTE) not in gate:
         msg = f"Attribute {name} can be only replaced for a queued image."
         raise make_error("format_not_queued", msg)
     if name in rules.non_negative and value and value < 0:
@@ -281,14 +271,14 @@ def finish(
     for name in rules.int32:
         if name in touched:
             value = state[name]
-            if value and value > _INT32_MAX:
-                msg = f"'{name}' value out of range, must not exceed {_INT32_MAX}."
+            if value and value > INT32_MAX:
+                msg = f"'{name}' value out of range, must not exceed {INT32_MAX}."
                 raise _error_at("out_of_range", msg, touched[name])
     for name in rules.set_valued:
         if name in touched:
             old = before[name]
             for tag in state[name]:
-                if _has_four_byte(tag) and not (isinstance(old, list) and tag in old):
+                if has_four_byte(tag) and not (isinstance(old, list) and tag in old):
                     msg = "Param values can't contain 4 byte unicode."
                     raise _error_at("four_byte_unicode", msg, touched[name])
 
@@ -304,7 +294,7 @@ def _check_four_byte(
     for name in touched:
         value = state.get(name)
         if (not name.isascii() or (value.__class__ is str and not value.isascii())) and (
-            name not in rules.set_valued and (_has_four_byte(name) or _has_four_byte(value))
+            name not in rules.set_valued and (has_four_byte(name) or has_four_byte(value))
         ):
             suspects.append(name)
     if not suspects:
@@ -318,14 +308,14 @@ def _check_four_byte(
     extras = [key for key in state if key in changed and rules.is_counted(key)]
     for name in core + extras:
         if name in rules.four_byte_order:
-            if _has_four_byte(state[name]):
+            if has_four_byte(state[name]):
                 msg = f"{name.title()} can't contain 4 byte unicode characters."
                 raise _error_at("four_byte_unicode", msg, touched[name])
             continue
-        if before[name] is MISSING and _has_four_byte(name):
+        if before[name] is MISSING and has_four_byte(name):
             msg = "Property names can't contain 4 byte unicode."
             raise _error_at("four_byte_unicode", msg, touched[name])
-        if _has_four_byte(state[name]):
+        if has_four_byte(state[name]):
             msg = f"{shown_name(name.title())} can't contain 4 byte unicode characters."
             raise _error_at("four_byte_unicode", msg, touched[name])
 
@@ -333,12 +323,3 @@ def _check_four_byte(
 def _error_at(code: str, message: str, where: tuple[int, str]) -> PatchError:
     index, pointer = where
     return make_error(code, message, index=index, pointer=pointer)
-
-
-def _has_four_byte(value: Any) -> bool:
-    """U+10000 and above: the characters that take two UTF-16 code units."""
-    return (
-        value.__class__ is str
-        and not value.isascii()
-        and len(value.encode("utf-16-le", "surrogatepass")) != 2 * len(value)
-    )

@@ -23,7 +23,24 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NamedTuple
 
-__all__ = ["GLANCE", "IMS", "Field", "Kind", "NameInfo", "Rules", "json_equal"]
+__all__ = [
+    "GLANCE",
+    "IMS",
+    "INT32_MAX",
+    "STATUS_ATTRIBUTE",
+    "Field",
+    "Kind",
+    "NameInfo",
+    "Rules",
+    "has_four_byte",
+    "json_equal",
+    "same_set",
+]
+
+#: The image attribute whose value the status gates read (:attr:`Rules.status_gated`).
+STATUS_ATTRIBUTE = "status"
+#: The largest value the finishing check lets a :attr:`Rules.int32` attribute have.
+INT32_MAX = 2**31 - 1
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -285,6 +302,32 @@ def _plain_equal(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # a trusted image may still hold odd objects
         return False
+
+
+def same_set(value: Any, current: Any) -> bool:
+    """Equality of a set-valued attribute (``tags``), which upstream stores as a set.
+
+    *current* is a list with the same elements as *value*; an element that
+    cannot be hashed is no string, and makes the two differ.
+    """
+    try:
+        return isinstance(current, list) and set(value) == set(current)
+    except TypeError:
+        return False
+
+
+def has_four_byte(value: Any) -> bool:
+    """Whether *value* is a string with a character of 4 UTF-8 bytes (U+10000 and above).
+
+    The finishing checks refuse such a character in a changed value or a
+    new name (SPEC 6.1).  These are the characters that take two UTF-16 code
+    units, which the codec counts in C.
+    """
+    return (
+        value.__class__ is str
+        and not value.isascii()
+        and len(value.encode("utf-16-le", "surrogatepass")) != 2 * len(value)
+    )
 
 
 class Kind(Enum):
@@ -583,6 +626,14 @@ class Rules(Frozen):
         )
         rule = self.fields.get(name, self.extra_field)
         return NameInfo(kind, protected, rule)
+
+    def same_value(self, name: str, value: Any, current: Any) -> bool:
+        """Whether writing *value* to *name*, which holds *current*, changes nothing.
+
+        IMS protection lets such a write through (SPEC 6.2): as sets for a
+        :attr:`set_valued` name, else :func:`json_equal`.
+        """
+        return same_set(value, current) if name in self.set_valued else json_equal(value, current)
 
     def is_counted(self, name: str) -> bool:
         """Whether *name* counts against the property quota."""
