@@ -37,9 +37,9 @@ __all__ = [
     "same_set",
 ]
 
-#: The image attribute whose value the status gates read (:attr:`Rules.status_gated`).
+#: The image attribute whose value the status gates read (``Rules.status_gated``).
 STATUS_ATTRIBUTE = "status"
-#: The largest value the finishing check lets a :attr:`Rules.int32` attribute have.
+#: The largest value the finishing check lets a ``Rules.int32`` attribute have.
 INT32_MAX = 2**31 - 1
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -630,8 +630,9 @@ class Rules(Frozen):
     def same_value(self, name: str, value: Any, current: Any) -> bool:
         """Whether writing *value* to *name*, which holds *current*, changes nothing.
 
-        IMS protection lets such a write through (SPEC 6.2): as sets for a
-        :attr:`set_valued` name, else :func:`json_equal`.
+        IMS protection lets such a write through (SPEC 6.2): as sets
+        (:func:`~imspatch.rules.same_set`) for a ``set_valued`` name, else
+        :func:`~imspatch.rules.json_equal`.
         """
         return same_set(value, current) if name in self.set_valued else json_equal(value, current)
 
