@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                 loops = max(1, int(args.sample / max(once, 1e-7)))
                 samples: dict[str, list[float]] = {k: [] for k in runs}
                 for _ in range(args.rounds):
-                    for key, run in runs.items():
-                        samples[key].append(_sample(run, loops))
+                    for key, call in runs.items():
+                        samples[key].append(_sample(call, loops))
                 f, a, b = samples["floor"], samples["A"], samples["B"]
                 ra = [x / y for x, y in zip(a, f, strict=True)]
                 rb = [x / y for x, y in zip(b, f, strict=True)]

@@ -6,13 +6,13 @@ surrogates and deep nesting are all refused, because two readers of the same
 request must not disagree about what it says.
 
 :func:`decode_body` checks the media type, the size, the JSON text and the
-operation count,
-and returns a :class:`Body`.  Two body-level checks are finished by the parse
-phase, which looks at every operation anyway and so costs no pass of its own:
-the limits inside each element (:func:`check_element`) and duplicate member
-names (:func:`check_duplicates`, cheap once every element is known to be an
-object).  Being about the body, either beats any operation's own error,
-wherever it sits: :func:`body_error` says which.
+operation count, and returns a :class:`Body`.  Two body-level checks are
+finished by the parse phase, which looks at every operation anyway and so
+costs no pass of its own: the limits inside each element
+(:func:`check_element`) and duplicate member names (:func:`check_duplicates`,
+cheap once every element is known to be an object).  Being about the body,
+either beats any operation's own error, wherever it sits: :func:`body_error`
+says which.
 """
 
 from __future__ import annotations

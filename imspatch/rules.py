@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from enum import Enum
 
 from ._frozen import Frozen, set_field, set_fields
@@ -712,10 +712,15 @@ def _brief(value: Any, default: Any) -> str:
     if isinstance(value, Mapping) and isinstance(default, Mapping):
         dropped = [repr(k) for k in default if k not in value]
         changed = [repr(k) for k in value if k not in default or value[k] != default[k]]
-        parts = [f"without {', '.join(dropped)}"] * bool(dropped)
-        parts += [f"with {', '.join(changed)}"] * bool(changed)
+        parts = []
+        if dropped:
+            parts.append(f"without {', '.join(dropped)}")
+        if changed:
+            parts.append(f"with {', '.join(changed)}")
         return f"<GLANCE's {' and '.join(parts)}>"
-    return f"<{type(value).__name__} of {len(value)}>"
+    if isinstance(value, Sized):
+        return f"<{type(value).__name__} of {len(value)}>"
+    return f"<{type(value).__name__}>"  # a Field: extra_field
 
 
 def _with(base: Mapping[str, Field], **extra: Field) -> dict[str, Field]:

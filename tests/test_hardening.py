@@ -274,6 +274,11 @@ def test_a_rule_set_shows_its_name_and_what_differs_from_glance() -> None:
     assert repr(GLANCE.replace(name="g", fields=fewer)) == (
         "Rules(name='g', fields=<GLANCE's without 'stores'>)"
     )
+    # a field whose long value has no length (found in the final review: TypeError)
+    narrow = imspatch.Field(("string",), max_length=10)
+    assert (
+        repr(GLANCE.replace(name="n", extra_field=narrow)) == "Rules(name='n', extra_field=<Field>)"
+    )
 
 
 @pytest.mark.parametrize(
