@@ -502,7 +502,9 @@ def message_excluded(case: Case, up: Outcome, us: Outcome) -> str | None:
 
     Raises a ``Divergence`` when they differ in a way README does not list.
     """
-    theirs, mine = upstream_detail(up.message), us.message
+    # The oracle strips each line of upstream's body, so ours is compared stripped
+    # too: "".title() + " can't contain 4 byte ..." starts with a space in both.
+    theirs, mine = upstream_detail(up.message), us.message.strip()
     if theirs == mine:
         return None
     for difference in MESSAGE_INTENTIONAL:
@@ -1214,6 +1216,7 @@ MESSAGE_TARGETED = [
     ("enum-repr", V21, [replace("/visibility", "bogus")], SAMPLE, False),
     ("nested-value-repr", V21, [add("/k", {"a": [1.5, "\u00e9", None, True]})], SAMPLE, False),
     ("control-value-repr", V21, [replace("/protected", "x\x01y")], SAMPLE, False),
+    ("4byte-empty-name", V21, [add("/", "\U0001f600")], SAMPLE, False),
     ("tags-last-bad-item", V21, [replace("/tags", ["x" * 256, 1, True])], SAMPLE, False),
     ("location-nearest-error", V21, [replace("/locations", [1, {"url": 1}])], SAMPLE, True),
     (
@@ -1268,7 +1271,7 @@ def test_refusals_say_what_upstream_says(
     case = Case(media_type, json.dumps(patch).encode(), image, admin)
     up, us = oracle.patch(case), ours(case)
     assert us.status == up.status == 400
-    assert us.message == first_line(upstream_detail(up.message))
+    assert us.message.strip() == first_line(upstream_detail(up.message))
 
 
 @pytest.mark.parametrize("body", RAW_MESSAGES)
