@@ -226,10 +226,11 @@ def upstream_answer(
 ) -> tuple[str, Answer] | None:
     """``(difference, upstream's answer)`` where it differs from *ours*, else None.
 
-    *ours* is the engine's answer under *limits*, *error* the engine's error
-    (None on success).  The difference is named after the engine's error code,
-    or "media types" / "4-byte check" where the engine accepts what upstream
-    refuses.
+    *ours* is the engine's answer under the run's limits, *error* the engine's
+    error (None on success).  The difference is named after the engine's error
+    code, or "media types" / "4-byte check" where the engine accepts what
+    upstream refuses.  An answer that differs for none of :data:`DIFFERENCES`
+    is not upstream's excuse: None, and the engine's answer alone counts.
     """
     theirs = _as_upstream(media_type, body, image, rules, admin)
     if _same(theirs, ours):
@@ -244,4 +245,4 @@ def upstream_answer(
         return "4-byte check", theirs
     if error is not None and error.code == "four_byte_unicode":
         return "4-byte check", theirs
-    return "unexplained", theirs
+    return None

@@ -900,7 +900,7 @@ class HTTPSystem:
         image_id = self.create(image)
         try:
             path = f"{self._images}/{image_id}"
-            actions = _WITH_DATA.get(image.get("status"))  # type: ignore[arg-type]
+            actions = _WITH_DATA.get(str(image.get("status")))
             if actions is not None and self.upload:
                 status, _ = self.request(
                     "PUT", path + "/file", b"imspatch", "application/octet-stream"
