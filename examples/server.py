@@ -249,12 +249,18 @@ class ImageServer(ThreadingHTTPServer):
     ) -> None:
         super().__init__(("127.0.0.1", port), ImageHandler)
         self.store = store if store is not None else ImageStore()
+        self._owns_store = store is None  # a store it made, it closes
         self.rules = rules
         self.admin = admin
         self.schema = IMAGE_SCHEMA if schema is None else schema
         self.verbose = verbose
         #: Every request received, in order (tests read it).
         self.log: list[Exchange] = []
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self._owns_store:
+            self.store.close()
 
     @property
     def url(self) -> str:

@@ -436,6 +436,9 @@ def test_differences() -> None:
 
 V20, V21 = ims_st.V20, ims_st.V21
 BASE = conformance.base_image(GLANCE)
+#: Nesting that Python's json module refuses on every supported version (upstream's
+#: 500): 3.12 goes deeper than 3.11, 3.13 deeper still (beyond 5,000 levels).
+DEEP = 100_000
 
 
 @pytest.mark.parametrize(
@@ -451,7 +454,7 @@ BASE = conformance.base_image(GLANCE)
         (V21, b'[{"op": "remove", "path": "/p", "m": "' + b"x" * (2**20 + 1) + b'"}]', {},
          "limits", 200, {"p": ...}),
         (V21, b'[{"op": "add", "path": 1, "value": "v"}]', {}, "400 instead of 500", 500, {}),
-        (V21, b'[{"op": "remove", "path": "/p", "value": ' + b"[" * 2000 + b"]" * 2000 + b"}]",
+        (V21, b'[{"op": "remove", "path": "/p", "value": ' + b"[" * DEEP + b"]" * DEEP + b"}]",
          {}, "400 instead of 500", 500, {}),
         (V21.upper(), b"[]", {}, "media types", 415, {}),
         (f" {V21} ", b"[]", {}, None, 200, {}),  # HTTP strips it before Glance sees it
