@@ -85,6 +85,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _without_request_text(record: logging.LogRecord) -> bool:
+    """aiohttp's own error lines, reduced to the kind of error.
+
+    Its parser's errors quote the offending request line or header, value and
+    all, and a value may be a credential: the line keeps the exception's class
+    and drops its text and traceback.
+    """
+    if record.exc_info and record.exc_info[1] is not None:
+        kind = type(record.exc_info[1]).__name__
+        record.msg, record.args = "%s (%s)", (record.getMessage(), kind)
+        record.exc_info = record.exc_text = None
+    return True
+
+
 async def serve(
     config: Config,
     host: str = "127.0.0.1",
@@ -105,6 +119,9 @@ async def serve(
         access_log=None,  # the gateway logs one line of its own, without headers or query
         shutdown_timeout=SHUTDOWN_GRACE,
     )
+    server_log = logging.getLogger("aiohttp.server")
+    if _without_request_text not in server_log.filters:
+        server_log.addFilter(_without_request_text)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
