@@ -13,11 +13,11 @@ import pytest
 
 pytest.importorskip("aiohttp")
 
-import imspatch  # noqa: E402
-from imspatch.proxy import Config  # noqa: E402
+import imspatch
+from imspatch.proxy import Config
 
-from ..conftest import ROOT, SAMPLE, load_file  # noqa: E402
-from .harness import RunningProxy  # noqa: E402
+from ..conftest import ROOT, SAMPLE, load_file
+from .harness import RunningProxy
 
 example_server = load_file("imspatch_example_server", ROOT / "examples" / "server.py")
 IMAGE_ID: str = SAMPLE["id"]

@@ -115,6 +115,12 @@ class RunningProxy:
     def patches(self) -> list[Seen]:
         return [s for s in self.seen if s.method == "PATCH"]
 
+    def clear(self) -> None:
+        """Forget what was seen so far."""
+        _ = self.seen  # wait for requests in progress
+        with self._idle:
+            self._seen.clear()
+
 
 class Upstream(socketserver.ThreadingTCPServer):
     """A scripted upstream on 127.0.0.1: ``serve(connection)`` handles each connection."""

@@ -12,7 +12,7 @@ import pytest
 import imspatch
 from imspatch import ACCEPT_PATCH
 
-from ..conftest import V20, V21, SAMPLE, a, body, r, rm
+from ..conftest import SAMPLE, V20, V21, a, body, r, rm
 from .conftest import IMAGE_ID, call
 from .harness import Upstream, raw_exchange, read_request
 

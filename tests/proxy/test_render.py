@@ -22,8 +22,7 @@ def glance_proxy(glance_service, proxy):
 
 
 def refuse(running, raw, **headers):
-    response = call(running.url, "PATCH", IMAGE, raw, {"Content-Type": V21, **headers})
-    return response
+    return call(running.url, "PATCH", IMAGE, raw, {"Content-Type": V21, **headers})
 
 
 def test_json_when_the_caller_accepts_json(glance_proxy, glance_service):
