@@ -31,7 +31,7 @@ from .. import DEFAULT_LIMITS, IMS, PatchError, Rules, parse_patch, patch_image
 from ..errors import HTTPResponse
 from ._render import gateway_error, refusal
 
-__all__ = ["PATCH_BODY", "VERDICT", "Config", "Middleware", "make_app"]
+__all__ = ["PATCH_BODY", "VERDICT", "Config", "make_app"]
 
 log = logging.getLogger("imspatch.proxy")
 
@@ -134,13 +134,14 @@ class _Gateway:
             else:
                 data = request.content if request.body_exists else None
                 response = await self.relay(request, request.method, _outbound(request), data)
-            return response
         except ConnectionResetError:  # the caller went away while sending its request
             verdict, response = "client gone", None
             return web.Response(status=400)  # never delivered: the connection is closed
         except asyncio.CancelledError:  # the caller went away while waiting
             verdict, response = "client gone", None
             raise
+        else:
+            return response
         finally:
             request[VERDICT] = verdict
             status = "-" if response is None else str(response.status)
@@ -175,11 +176,18 @@ class _Gateway:
             return early, "refused body_too_large"
         try:
             body = await asyncio.wait_for(_read_body(request), self.config.body_timeout)
-        except _TooLarge:
-            return self.refuse(request, self.too_large_error), "refused body_too_large"
-        except asyncio.TimeoutError:
-            message = "The request body was not received in time."
-            return _answer(self.gateway_error(request, 408, "request_timeout", message)), "timeout"
+        except (_TooLarge, asyncio.TimeoutError) as exc:
+            if isinstance(exc, _TooLarge):
+                response, verdict = (
+                    self.refuse(request, self.too_large_error),
+                    "refused body_too_large",
+                )
+            else:
+                message = "The request body was not received in time."
+                response = _answer(self.gateway_error(request, 408, "request_timeout", message))
+                verdict = "timeout"
+            response.force_close()  # the rest of the body is discarded, not read
+            return response, verdict
         request[PATCH_BODY] = body
 
         headers = _outbound(request)
@@ -266,7 +274,7 @@ class _Gateway:
     ) -> aiohttp.ClientResponse | HTTPResponse:
         """One request to the upstream: its response, or the 502/504 to answer instead."""
         assert self.session is not None
-        url = URL(self.base + request.raw_path, encoded=True)
+        url = URL(self.base + _target(request), encoded=True)
         try:
             return await self.session.request(
                 method, url, headers=CIMultiDict(headers), data=data, allow_redirects=False
@@ -402,6 +410,17 @@ def _outbound(request: web.Request) -> list[tuple[str, str]]:
     headers = [(k, v) for k, v in headers if k.lower() != "via"]
     headers.append(("Via", ", ".join([*via, _VIA])))
     return headers
+
+
+def _target(request: web.Request) -> str:
+    """The request target as the caller sent it (path and query, still percent-encoded).
+
+    Origin-form (``/v2/...``) as is: aiohttp's parsed URL would read ``//v2/x`` as
+    the host ``v2``.  Absolute-form (``http://host/v2/...``, meant for forward
+    proxies) keeps its path and query only.
+    """
+    raw = request.raw_path
+    return raw if raw.startswith("/") else request.rel_url.raw_path_qs
 
 
 def _joined(request: web.Request, name: str) -> str | None:

@@ -10,9 +10,10 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .. import GLANCE, IMS
-from ._gateway import Config, Middleware, make_app
+from ._gateway import Config, make_app
 
 __all__ = ["main", "serve"]
 

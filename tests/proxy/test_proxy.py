@@ -393,3 +393,16 @@ def test_many_concurrent_patches_to_one_image(service, proxy):
         sorted(s.verdict for s in running.patches())
         == ["forwarded"] * 45 + ["refused protected"] * 15
     )
+
+
+def test_the_request_target_goes_upstream_as_sent(service, proxy):
+    running = proxy(service.url)
+    for target, upstream_sees in [
+        ("/v2/images/a%2Fb?q=%20&z", "/v2/images/a%2Fb?q=%20&z"),  # still encoded
+        ("/v2/./images/x", "/v2/./images/x"),  # not normalised
+        ("http://elsewhere.example/v2/images?x=1", "/v2/images?x=1"),  # absolute-form
+    ]:
+        raw_exchange(
+            running.url, f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert service.server.log[-1].path == upstream_sees
