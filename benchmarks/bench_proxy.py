@@ -200,7 +200,7 @@ def main() -> None:
                     extra = ""
                     if where == "proxy":
                         d, p = med["direct"], med["proxy"]
-                        extra = (f"+{p['p50'] - d['p50']:.2f} / +{p['p99'] - d['p99']:.2f} ms, "
+                        extra = (f"{p['p50'] - d['p50']:+.2f} / {p['p99'] - d['p99']:+.2f} ms, "
                                  f"{p['rps'] / d['rps']:.0%}")  # fmt: skip
                     m = med[where]
                     print(f"{clients:>7} {name:<14} {where:<7} {m['rps']:>7.0f} {m['p50']:>7.2f} "
