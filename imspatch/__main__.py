@@ -2,4 +2,5 @@
 
 from imspatch.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when ``check --jobs`` workers import it
+    raise SystemExit(main())

@@ -100,13 +100,20 @@ def iter_errors(
     Otherwise every operation's shape, pointer, name and value error comes
     out, in order.  Given *image*, and only if the operations are otherwise
     valid, the first apply or finish error follows: later operations would
-    see a state that never existed.
+    see a state that never existed.  Without *image*, the apply or finish
+    error that every image gets follows instead, if there is one
+    (:mod:`imspatch.offline`, which also says what fails on some images only).
     """
     errors: list[PatchError] = []
     try:
         v20 = dialect_of(media_type) == "v2.0"
         decoded = decode_body(body, limits)
-        run(decoded, v20, rules, limits, image, admin, errors, apply=image is not None)
+        steps, _ = run(decoded, v20, rules, limits, image, admin, errors, apply=image is not None)
+        if image is None and not errors:
+            from .offline import analyse  # noqa: PLC0415 - only validators pay for it
+
+            ops = to_operations(steps)
+            errors.extend(f.error for f in analyse(ops, rules=rules, admin=admin, warnings=False))
     except PatchError as exc:
         errors.append(exc)
     for error in errors:

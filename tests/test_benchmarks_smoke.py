@@ -86,6 +86,8 @@ def test_quick_run_without_workload_b(tmp_path: Path) -> None:
     assert "## Headline" not in (tmp_path / "results.md").read_text(encoding="utf-8")
 
 
+# about 25 s (it times every phase at its real budget): `pytest -m bench`, a CI step of its own
+@pytest.mark.bench
 def test_profiler_names_the_phases() -> None:
     proc = _script(ROOT / "benchmarks" / "profile_imspatch.py", "a", "--seconds", "0.05")
     for phase in ("floor: json.loads", "imspatch: decode_body", "imspatch: the one-pass loop"):

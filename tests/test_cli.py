@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import imspatch
-from imspatch import cli
+from imspatch import cli, offline
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -225,7 +225,7 @@ def test_check_json_format(tmp_path: Path) -> None:
     assert result.err == ""
     assert json.loads(result.out) == {
         "files": [
-            {"file": str(good), "dialect": "v2.1", "valid": True, "errors": []},
+            {"file": str(good), "dialect": "v2.1", "valid": True, "errors": [], "warnings": []},
             {
                 "file": str(bad),
                 "dialect": "v2.0",
@@ -239,6 +239,7 @@ def test_check_json_format(tmp_path: Path) -> None:
                         "pointer": "/id",
                     }
                 ],
+                "warnings": [],
             },
             {
                 "file": str(junk),
@@ -253,16 +254,33 @@ def test_check_json_format(tmp_path: Path) -> None:
                         "pointer": None,
                     }
                 ],
+                "warnings": [],
             },
         ],
-        "summary": {"files": 3, "valid": 1, "invalid": 2, "errors": 2},
+        "summary": {"files": 3, "valid": 1, "invalid": 2, "errors": 2, "warnings": 0},
     }
 
 
-def test_check_json_format_no_files_is_still_json(tmp_path: Path) -> None:
+def test_check_json_format_of_an_empty_directory(tmp_path: Path) -> None:
     result = run("check", "--format", "json", tmp_path)
-    assert result.status == 0
-    assert json.loads(result.out)["summary"]["files"] == 0
+    assert result.status == 1
+    assert json.loads(result.out)["files"] == [
+        {
+            "file": str(tmp_path),
+            "dialect": None,
+            "valid": False,
+            "errors": [
+                {
+                    "status": None,
+                    "code": "no_files",
+                    "message": "No *.json files in this directory.",
+                    "index": None,
+                    "pointer": None,
+                }
+            ],
+            "warnings": [],
+        }
+    ]
 
 
 def test_check_quiet(tmp_path: Path) -> None:
@@ -276,18 +294,26 @@ def test_check_quiet(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ([v21("add", "/x", "1")], "ok v2.1"),
-        ([v20("add", "/x", "1")], "ok v2.0"),
+        ([v21("replace", "/name", "x")], "ok v2.1"),
+        ([v20("replace", "/name", "x")], "ok v2.0"),
         ([], "ok v2.0/v2.1 (empty patch)"),
         # a malformed op does not vote: the others decide, the library says what is wrong
         ([v21("add", "/x", "1"), {"value": 1}], ":1:-: 400 missing_op"),
         ([v20("add", "/x", "1"), v20("add", "/y", "1") | {"remove": "/y"}], ":1:-: 400 several"),
         ([v21("add", "/x", "1"), 5], ":1:-: 400 operation_not_object"),
         # an op of both shapes is read in the dialect the others show
-        ([v21("add", "/x", "1") | {"remove": "/y"}, v21("remove", "/z")], "ok v2.1"),
+        (
+            [v21("replace", "/name", "1") | {"remove": "/y"}, v21("replace", "/name", "z")],
+            "ok v2.1",
+        ),
         ([v20("add", "/x", "1"), v21("add", "/y", "1")], ":1:-: - mixed_dialects"),
         ([v21("add", "/x", "1") | {"remove": "/y"}], ":-:-: - ambiguous_dialect"),
-        ([{"value": 1}, {}], ":-:-: - unknown_dialect"),
+        (
+            [{"value": 1}, {}],
+            ":-:-: - unknown_dialect No operation has the shape of v2.0 or v2.1: "
+            'operation 0 has none of op, path, add, remove, replace (its members: "value"); '
+            "operation 1 is an empty object. Give --media-type to parse it as one.",
+        ),
         ("5", ":-:-: 400 unexpected_body_type"),
     ],
 )
@@ -409,7 +435,7 @@ def test_check_undecodable_file_name(tmp_path: Path) -> None:
     result = run("check", "-q", tmp_path)
     assert result.lines == [
         f"{tmp_path}/\\xff.json:-:-: - unknown_dialect No operation has the shape of v2.0 or "
-        "v2.1; give --media-type to see why."
+        "v2.1: operation 0 is an empty object. Give --media-type to parse it as one."
     ]
 
 
@@ -423,14 +449,15 @@ def test_check_bad_image(tmp_path: Path) -> None:
 
 def test_check_internal_error_does_not_stop_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
+    review = offline.review
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
             raise ZeroDivisionError("boom")
-        return iter(())
+        return review(*args, **kwargs)
 
-    monkeypatch.setattr(imspatch, "iter_errors", broken)
+    monkeypatch.setattr(offline, "review", broken)
     result = run("check", RENAME20, RENAME21)
     assert result.status == 1
     assert result.lines == [
@@ -553,8 +580,16 @@ def test_convert_plain_operations_need_no_image(tmp_path: Path) -> None:
 
 
 def test_convert_same_dialect_normalises(tmp_path: Path) -> None:
-    result = convert(tmp_path, [{"path": "/ name", "op": "remove", "value": 1}], "--to", "v2.1")
-    assert json.loads(result.out) == [v21("remove", "/ name")]
+    result = convert(tmp_path, [{"path": "/ k", "op": "remove", "value": 1}], "--to", "v2.1")
+    assert json.loads(result.out) == [v21("remove", "/ k")]
+
+
+def test_convert_refuses_a_patch_no_image_accepts(tmp_path: Path) -> None:
+    result = convert(tmp_path, [v21("remove", "/name")], "--to", "v2.0")
+    assert result.status == 1
+    assert result.err == (
+        f"{tmp_path}/p.json:0:/name: 403 not_removable Property name may not be removed.\n"
+    )
 
 
 def test_convert_ambiguous_add_v21_to_v20(tmp_path: Path) -> None:
@@ -873,3 +908,373 @@ def test_conform_is_dispatched_to_the_conformance_runner() -> None:
     unreachable = run("conform", "http://127.0.0.1:9/", "--timeout", "1")
     assert unreachable.status == 2
     assert "cannot test http://127.0.0.1:9/" in unreachable.err
+
+
+# --- issue 12 item 5: defects of the command ----------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["check", "apply"])
+def test_entry_point_stdout_closed(command: str) -> None:
+    argv = [
+        *_entry_point(),
+        command,
+        *(["--image", str(SAMPLE_PATH)] if command == "apply" else []),
+    ]
+    result = subprocess.run(
+        ["sh", "-c", '"$@" >&-', "sh", *argv, str(RENAME21)], capture_output=True, check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr == b"imspatch: cannot write the output: standard output is closed\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", str(RENAME21)],
+        ["check", "--format", "json", str(RENAME21)],
+        ["apply", "--image", str(SAMPLE_PATH), str(RENAME21)],
+        ["diff", str(SAMPLE_PATH), str(SAMPLE_PATH)],
+    ],
+)
+def test_entry_point_stdout_full(argv: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*_entry_point(), *argv], stdout=full, stderr=subprocess.PIPE, check=False
+        )
+    assert result.returncode == 1
+    assert result.stderr == b"imspatch: cannot write the output: No space left on device\n"
+
+
+def test_stdout_failing_in_process() -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    err = io.StringIO()
+    assert cli.run(["check", str(RENAME21)], stdout=Full(), stderr=err) == 1
+    assert err.getvalue().startswith("imspatch: cannot write the output: No space left on device\n")
+
+
+def test_each_file_is_checked_once(tmp_path: Path) -> None:
+    patch = write(tmp_path / "d" / "a.json", [v21("replace", "/name", "x")])
+    result = run(
+        "check", "-", "-", patch, patch, tmp_path / "d" / "." / "a.json", tmp_path / "d",
+        tmp_path / "d", "-", stdin=io.BytesIO(RENAME21.read_bytes()),
+    )  # fmt: skip
+    assert result.lines == ["-: ok v2.1", f"{patch}: ok v2.1"]
+    assert result.err == "2 files checked: 2 valid, 0 invalid, 0 errors\n"
+
+
+def test_an_empty_directory_does_not_pass(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    write(tmp_path / "other" / "notes.txt", "[]")
+    result = run("check", empty, tmp_path / "other")
+    assert result.status == 1
+    assert result.lines == [
+        f"{empty}:-:-: - no_files No *.json files in this directory.",
+        f"{tmp_path / 'other'}:-:-: - no_files No *.json files in this directory.",
+    ]
+    # a directory whose files were all named already is not empty
+    patch = write(tmp_path / "full" / "a.json", [])
+    assert run("check", "-q", patch, tmp_path / "full").status == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--bogus", "x.json"],
+        ["apply", "--image", "i.json", "p.json", "--bogus"],
+        ["convert", "p.json", "--to", "v2.0", "--bogus"],
+        ["diff", "a.json", "b.json", "--bogus"],
+    ],
+)
+def test_an_unknown_option_shows_the_subcommands_usage(argv: list[str]) -> None:
+    result = run(*argv)
+    assert result.status == 2
+    assert result.err.startswith(f"usage: imspatch {argv[0]} ")
+    assert result.err.endswith(f"imspatch {argv[0]}: error: unrecognized arguments: --bogus\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"name": "a", "x": NaN}', "Not JSON: NaN is not a JSON number."),
+        ('{"name": "a", "x": -Infinity}', "Not JSON: -Infinity is not a JSON number."),
+        ('{"name": "a", "x": 1e400}', "Not JSON: 1e400 is beyond the range of a double."),
+        ('{"name": "a", "name": "b"}', 'Not JSON: duplicate member name "name".'),
+    ],
+)
+def test_images_are_strict_json(tmp_path: Path, text: str, message: str) -> None:
+    image = write(tmp_path / "image.json", text)
+    for argv in (
+        ["apply", "--image", image, RENAME21],
+        ["convert", RENAME21, "--to", "v2.0", "--image", image],
+        ["diff", image, SAMPLE_PATH],
+        ["check", "--image", image, RENAME21],
+    ):
+        result = run(*argv)
+        assert result.status == 1
+        assert result.out == ""
+        assert result.err == f"{image}:-:-: - not_json {message}\n"
+
+
+def test_what_apply_prints_diff_reads(tmp_path: Path) -> None:
+    image = write(tmp_path / "image.json", {**SAMPLE, "size": 1.5e308, "min_disk": -0.0})
+    applied = run("apply", "--image", image, RENAME21)
+    new = write(tmp_path / "new.json", applied.out)
+    result = run("diff", image, new)
+    assert (result.status, json.loads(result.out)) == (0, [v21("replace", "/name", "test01")])
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            '[{"add": "/a", "remove": "/b"}, {"value": 1}]',
+            "-:-:-: - unknown_dialect No operation has the shape of v2.0 or v2.1: operation 0 "
+            'has several of add, remove, replace ("add", "remove"); operation 1 has none of op, '
+            'path, add, remove, replace (its members: "value"). Give --media-type to parse it as '
+            "one.",
+        ),
+        # the same error in either dialect: the dialect does not matter
+        (
+            '[{"add": "/a", "remove": "/b", "add": "/c"}]',
+            "-:-:-: 400 duplicate_member Malformed JSON in request body: duplicate member name "
+            '"add".',
+        ),
+        ('[5, "x"]', "-:0:-: 400 operation_not_object Operations must be JSON objects."),
+        (
+            '[{"op": "add", "path": "/x", "value": "1", "remove": "/y"}]',
+            "-:-:-: - ambiguous_dialect Every operation fits both v2.0 and v2.1 (operation 0 has "
+            '"op", "path" and "remove"); give --media-type.',
+        ),
+    ],
+)
+def test_an_unknown_dialect_says_what_was_seen(text: str, line: str) -> None:
+    result = run("check", "-q", "-", stdin=io.StringIO(text))
+    assert result.lines[0] == line
+    assert result.status == 1
+
+
+# --- issue 10: what fails on every image, what on some ------------------------------------
+
+
+def test_check_without_image_reports_what_no_image_accepts(tmp_path: Path) -> None:
+    files = {
+        "remove-name": [v21("remove", "/name")],
+        "locations": [v21("add", "/locations/-", {"url": "http://a", "metadata": {}})],
+        "min-ram": [v21("replace", "/min_ram", -1)],
+    }
+    paths = [write(tmp_path / f"{name}.json", body) for name, body in files.items()]
+    result = run("check", "-q", "--rules", "glance", *paths)
+    assert result.status == 1
+    assert result.lines == [
+        f"{paths[0]}:0:/name: 403 not_removable Property name may not be removed.",
+        f"{paths[1]}:0:/locations/-: 403 locations_hidden It's not allowed to add locations if "
+        "locations are invisible.",
+        f"{paths[2]}:0:/min_ram: 400 negative_value Invalid value '-1' for parameter 'min_ram': "
+        "Cannot be a negative value",
+    ]
+
+
+def test_check_warnings_name_the_condition_and_exit_0(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/backup", "daily")])
+    result = run("check", patch)
+    assert result.status == 0
+    assert result.lines == [
+        f"{patch}:0:/backup: warning 409 no_such_property Property backup does not exist. "
+        '(if the image has no "backup")'
+    ]
+    assert result.err == "1 file checked: 1 valid, 0 invalid, 0 errors, 1 warning\n"
+    strict = run("check", "--strict", patch)
+    assert strict.status == 1
+    assert strict.err == "1 file checked: 0 valid, 1 invalid, 0 errors, 1 warning\n"
+    # with the image, the engine decides: no warnings, only what happens
+    assert run("check", "--image", SAMPLE_PATH, patch).lines == [
+        f"{patch}:0:/backup: 409 no_such_property Property backup does not exist."
+    ]
+
+
+def test_check_warnings_in_json(tmp_path: Path) -> None:
+    patch = write(tmp_path / "p.json", [v21("replace", "/min_ram", 512)])
+    doc = json.loads(run("check", "--format", "json", patch).out)
+    assert doc["files"][0]["warnings"] == [
+        {
+            "status": 403,
+            "code": "protected",
+            "message": "Attribute min_ram cannot be changed in this API.",
+            "index": 0,
+            "pointer": "/min_ram",
+            "condition": 'the image\'s "min_ram" is missing or not 512',
+        }
+    ]
+    assert doc["summary"] == {"files": 1, "valid": 1, "invalid": 0, "errors": 0, "warnings": 1}
+    strict = json.loads(run("check", "--format", "json", "--strict", patch).out)
+    assert strict["files"][0]["valid"] is False
+
+
+def test_check_github_format(tmp_path: Path) -> None:
+    patch = write(
+        tmp_path / "a,b:c%.json",
+        '[\n  {"op": "replace", "path": "/name", "value": "ok"},\n'
+        '  {"op": "replace", "path": "/x:y", "value": "v"},\n'
+        '  {"op": "remove",\n   "path": "/name"}\n]\n',
+    )
+    result = run("check", "--format", "github", patch)
+    assert result.status == 1
+    shown = str(patch).replace("%", "%25").replace(":", "%3A").replace(",", "%2C")
+    assert result.lines == [
+        f"::error file={shown},line=4,title=imspatch 403 not_removable::operation 2 (/name): "
+        "Property name may not be removed.",
+        f"::warning file={shown},line=3,title=imspatch 409 no_such_property::operation 1 "
+        '("/x:y"): Property x:y does not exist. (if the image has no "x:y")',
+    ]
+    assert result.err == "1 file checked: 0 valid, 1 invalid, 1 error, 1 warning\n"
+
+
+def test_github_escaping() -> None:
+    finding = {
+        "status": 400, "code": "c", "message": "100% bad\r\nreally", "index": None,
+        "pointer": None,
+    }  # fmt: skip
+    assert cli.github_command("error", "d,1/f:2.json", finding) == (
+        "::error file=d%2C1/f%3A2.json,line=1,title=imspatch 400 c::100%25 bad really"
+    )
+    assert cli._escape_data("a%b\r\nc") == "a%25b%0D%0Ac"
+    assert cli._escape_property("a%b\r\n:,") == "a%25b%0D%0A%3A%2C"
+
+
+def test_check_gitlab_format(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.json", [v21("remove", "/name")])
+    twice = write(
+        tmp_path / "twice.json",
+        [v21("remove", "/k"), v21("add", "/k", "v"), v21("remove", "/k"), v21("remove", "/k")],
+    )
+    fine = write(tmp_path / "fine.json", [v21("replace", "/name", "x")])
+    result = run("check", "-q", "--format", "gitlab", bad, twice, fine)
+    assert result.status == 1
+    issues = json.loads(result.out)
+    assert [(i["check_name"], i["severity"], i["location"]) for i in issues] == [
+        ("imspatch/not_removable", "major", {"path": str(bad), "lines": {"begin": 1}}),
+        ("imspatch/no_such_property", "major", {"path": str(twice), "lines": {"begin": 1}}),
+        ("imspatch/no_such_property", "minor", {"path": str(twice), "lines": {"begin": 1}}),
+    ]
+    assert issues[0]["description"] == (
+        "imspatch 403 not_removable: operation 0 (/name): Property name may not be removed."
+    )
+    assert len({i["fingerprint"] for i in issues}) == 3
+    # stable: the same run gives the same fingerprints
+    assert json.loads(run("check", "-q", "--format", "gitlab", bad, twice).out)[0] == issues[0]
+    empty = run("check", "-q", "--format", "gitlab", fine)
+    assert (empty.status, empty.out) == (0, "[]\n")
+
+
+def test_check_jobs_output_does_not_depend_on_n(tmp_path: Path) -> None:
+    bodies = [
+        [v21("replace", "/name", "x")],
+        [v21("remove", "/name")],
+        [v21("replace", "/k", "v")],
+        "[{",
+        [v20("add", "/k", "v")],
+    ]
+    for i in range(150):
+        write(tmp_path / f"d{i % 7}" / f"{i:03d}.json", bodies[i % len(bodies)])
+    (tmp_path / "empty").mkdir()
+    outputs = {}
+    for jobs in ("1", "2", "3"):
+        for fmt in ("text", "json"):
+            result = run(
+                "check", "--jobs", jobs, "--format", fmt, tmp_path, "-", tmp_path / "empty",
+                stdin=io.BytesIO(RENAME20.read_bytes()),
+            )  # fmt: skip
+            outputs[jobs, fmt] = (result.status, result.out, result.err)
+    for fmt in ("text", "json"):
+        assert outputs["1", fmt] == outputs["2", fmt] == outputs["3", fmt]
+    status, out, err = outputs["1", "text"]
+    assert status == 1
+    # per 5 files: ok, error, warning, error, 2 warnings; then stdin and the empty directory
+    assert out.count("\n") == 30 * 6 + 2
+    assert out.endswith(
+        f"-: ok v2.0\n{tmp_path / 'empty'}:-:-: - no_files No *.json files in this directory.\n"
+    )
+    assert err == "152 files checked: 91 valid, 61 invalid, 61 errors, 90 warnings\n"
+
+
+def test_check_jobs_argument() -> None:
+    assert run("check", "--jobs", "-1", RENAME21).status == 2
+    assert run("check", "--jobs", "x", RENAME21).status == 2
+    assert run("check", "--jobs", "0", RENAME21).lines == [f"{RENAME21}: ok v2.1"]
+
+
+# --- --format json everywhere, one schema ---------------------------------------------------
+
+
+def _output_schema() -> Any:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "schemas" / "cli-output.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_json_output_of_every_subcommand_follows_the_schema(tmp_path: Path) -> None:
+    validator = _output_schema()
+    bad = write(tmp_path / "bad.json", [v21("remove", "/name"), v21("replace", "/id", 1)])
+    warn = write(tmp_path / "warn.json", [v21("replace", "/min_ram", 512)])
+    new = write(tmp_path / "new.json", {**SAMPLE, "min_ram": 1})
+    runs = {
+        "check": run("check", "--format", "json", RENAME20, bad, warn, tmp_path / "nope.json"),
+        "apply": run("apply", "--format", "json", "--image", SAMPLE_PATH, RENAME21),
+        "apply-bad": run("apply", "--format", "json", "--image", SAMPLE_PATH, bad),
+        "apply-no-image": run("apply", "--format", "json", "--image", tmp_path / "x", bad),
+        "convert": run("convert", "--format", "json", RENAME21, "--to", "v2.0"),
+        "convert-bad": run("convert", "--format", "json", bad, "--to", "v2.0"),
+        "diff": run("diff", "--format", "json", SAMPLE_PATH, SAMPLE_PATH),
+        "diff-bad": run("diff", "--format", "json", SAMPLE_PATH, new),
+    }
+    for name, result in runs.items():
+        doc = json.loads(result.out)
+        errors = sorted(validator.iter_errors(doc), key=str)
+        assert not errors, (name, [e.message for e in errors])
+        assert result.status == (0 if name in ("apply", "convert", "diff") else 1), name
+        assert result.err == "", name
+    assert json.loads(runs["apply"].out)["image"]["name"] == "test01"
+    assert json.loads(runs["convert"].out)["patch"] == [v20("replace", "/name", "test01")]
+    assert json.loads(runs["diff"].out) == {"valid": True, "errors": [], "patch": []}
+    assert json.loads(runs["apply-bad"].out) == {
+        "valid": False,
+        "errors": [
+            {
+                "file": str(bad),
+                "status": 403,
+                "code": "read_only",
+                "message": "Attribute 'id' is read-only.",
+                "index": 1,
+                "pointer": "/id",
+            }
+        ],
+        "image": None,
+    }
+    assert json.loads(runs["diff-bad"].out)["errors"][0]["code"] == "protected"
+
+
+def test_the_schema_rejects_what_it_should() -> None:
+    validator = _output_schema()
+    warning = {"status": 409, "code": "c", "message": "m", "index": 0, "pointer": "/k"}
+    record = {"file": "f", "dialect": "v2.1", "valid": True, "errors": [], "warnings": [warning]}
+    summary = {"files": 1, "valid": 1, "invalid": 0, "errors": 0, "warnings": 1}
+    assert not validator.is_valid({"files": [record], "summary": summary})  # no condition
+    warning["condition"] = "the image has no k"
+    assert validator.is_valid({"files": [record], "summary": summary})
+    assert not validator.is_valid({"valid": True, "errors": [], "image": None, "patch": None})
+
+
+def test_the_cli_benchmark_runs() -> None:
+    """benchmarks/bench_cli.py at a tiny size (no timing is asserted)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_cli.py"), "--files", "100",
+         "--rounds", "1", "--runs", "0", "--jobs", "1,2"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "check -q --jobs 2: 100 files" in result.stdout
