@@ -72,6 +72,7 @@ class Config:
 
     #: Base URL of the image service (``http://glance:9292``, or with a path prefix).
     upstream: str
+    #: The rule set enforced, and the style of the refusals.
     rules: Rules = IMS
     #: A request header set by a trusted layer in front; a caller is an admin when
     #: one of its comma-separated items is ``admin`` or ``true`` (any case).  ``None``:
