@@ -13,6 +13,7 @@ failed``, ...) and an image PATCH its body under :data:`PATCH_BODY`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
@@ -79,6 +80,11 @@ class Config:
     #: the proxy cannot tell, and leaves requests whose verdict depends on it to the
     #: upstream.
     admin_header: str | None = None
+    #: Keys the upstream's image view may compute rather than store, such as the
+    #: ``stores`` a multi-store Glance adds to an image with data (not a property:
+    #: ``replace /stores`` is 409 there).  The engine reads an image showing one
+    #: both ways, and the proxy refuses only what both readings refuse.
+    view_keys: frozenset[str] = frozenset({"stores"})
     #: Seconds without a byte from the upstream before the proxy answers 504.
     timeout: float = 60.0
     #: Seconds to connect to the upstream before the proxy answers 502.
@@ -213,13 +219,12 @@ class _Gateway:
     async def judge(
         self, request: web.Request, image: dict[str, Any], body: bytes
     ) -> PatchError | None:
-        admin = self.admin(request)
-        media_type = request.headers.get("Content-Type")
+        config = self.config
+        args = (image, body, request.headers.get("Content-Type"), config.rules,
+                self.admin(request), config.view_keys)  # fmt: skip
         if len(body) > _THREAD_BODY_BYTES:
-            return await asyncio.to_thread(
-                _verdict, image, body, media_type, self.config.rules, admin
-            )
-        return _verdict(image, body, media_type, self.config.rules, admin)
+            return await asyncio.to_thread(_verdict, *args)
+        return _verdict(*args)
 
     def admin(self, request: web.Request) -> bool | None:
         name = self.config.admin_header
@@ -354,27 +359,43 @@ async def _read_image(upstream: aiohttp.ClientResponse) -> dict[str, Any] | None
 
 
 def _verdict(
-    image: dict[str, Any], body: bytes, media_type: str | None, rules: Rules, admin: bool | None
+    image: dict[str, Any],
+    body: bytes,
+    media_type: str | None,
+    rules: Rules,
+    admin: bool | None,
+    view_keys: frozenset[str],
 ) -> PatchError | None:
     """The engine's refusal, or None to forward.
 
-    With *admin* unknown (``None``), a request is refused only when it is refused
-    alike for an admin and for anyone else.
+    What the proxy cannot know is read every way it may be: with *admin* unknown
+    (``None``) as a non-admin and as an admin; each of *view_keys* that the image
+    shows, as computed by the view (dropped: no such property) and as a property.
+    A request is refused only when every reading refuses it alike (status, code,
+    index, pointer), with the error of the first: a non-admin, every view key
+    dropped.  An accepted request costs one run of the engine.
     """
-    try:
-        patch_image(image, body, media_type=media_type, rules=rules, admin=bool(admin))
-    except PatchError as error:
-        if admin is not None:
-            return error
+    shown = sorted(view_keys & image.keys())
+    images = [
+        {key: value for key, value in image.items() if key not in dropped}
+        for n in range(len(shown), -1, -1)
+        for dropped in itertools.combinations(shown, n)
+    ]
+    admins = (False, True) if admin is None else (admin,)
+    first: PatchError | None = None
+    for reading, as_admin in itertools.product(images, admins):
         try:
-            patch_image(image, body, media_type=media_type, rules=rules, admin=True)
-        except PatchError as as_admin:
-            alike = (error.status, error.code, error.index, error.pointer) == (
-                as_admin.status, as_admin.code, as_admin.index, as_admin.pointer,
-            )  # fmt: skip
-            return error if alike else None
-        return None
-    return None
+            patch_image(reading, body, media_type=media_type, rules=rules, admin=as_admin)
+        except PatchError as error:
+            if first is None:
+                first = error
+            elif (error.status, error.code, error.index, error.pointer) != (
+                first.status, first.code, first.index, first.pointer,
+            ):  # fmt: skip
+                return None
+        else:
+            return None
+    return first
 
 
 def _too_large_error(rules: Rules) -> PatchError:

@@ -29,6 +29,10 @@ def _listen(text: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
+def _names(text: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imspatch proxy",
@@ -65,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
         help="request header, set by a trusted layer in front, that marks "
         "an admin caller (an item 'admin' or 'true'); without it, requests "
         "whose verdict depends on being admin are left to the upstream",
+    )
+    parser.add_argument(
+        "--view-keys",
+        type=_names,
+        default=frozenset({"stores"}),
+        metavar="NAMES",
+        help="comma-separated keys the upstream's image view may compute rather than "
+        "store; a PATCH is judged with and without them (default: stores, which a "
+        "multi-store Glance adds; '' for none)",
     )
     parser.add_argument(
         "--timeout",
@@ -151,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.upstream,
             rules=GLANCE if args.rules == "glance" else IMS,
             admin_header=args.admin_header,
+            view_keys=args.view_keys,
             timeout=args.timeout,
             connect_timeout=args.connect_timeout,
         )

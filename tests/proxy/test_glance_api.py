@@ -25,6 +25,7 @@ from .wiretap import WireTap
 
 pytestmark = pytest.mark.glance_api
 
+V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
 EXAMPLES = int(os.environ.get("IMSPATCH_PROXY_GLANCE_EXAMPLES", "200"))
 
@@ -98,3 +99,74 @@ def test_no_path_that_glance_api_routes_to_its_update_gets_past(api, path, accep
         assert tap.patches() == []
     status, _, shown = api.request("GET", f"/v2/images/{image['id']}", None, identity(OWNER))
     assert json.loads(shown)["min_ram"] == 0
+
+
+# --- "stores", which a multi-store glance-api computes in its view -----------------------
+
+STORES_REQUESTS = [
+    # 200 upstream (no such property); the engine, shown the view, says 409 already present
+    (V20, [{"add": "/stores", "value": "x"}]),
+    # 409 upstream (no such property); the engine, shown the view, says 200
+    (V21, [{"op": "replace", "path": "/stores", "value": "x"}]),
+    (V21, [{"op": "remove", "path": "/stores"}]),
+    (V21, [{"op": "add", "path": "/stores", "value": "x"}]),
+    # refused whatever "stores" is, so refused by the proxy
+    (
+        V21,
+        [
+            {"op": "add", "path": "/stores", "value": "x"},
+            {"op": "replace", "path": "/status", "value": "x"},
+        ],
+    ),
+]
+
+
+def send_both_ways(api, image_of, raw, media_type, **config):
+    """Status direct, status through the proxy, the proxy's verdict, PATCHes on the wire."""
+    headers = {**identity(OWNER), "Content-Type": media_type}
+    direct = image_of()
+    assert direct["stores"] == "fs"  # computed by the view: glance-api has several stores
+    status, _, _ = api.request("PATCH", f"/v2/images/{direct['id']}", raw, headers)
+    via = image_of()
+    with (
+        WireTap(api.url) as tap,
+        RunningProxy(Config(tap.url, rules=imspatch.GLANCE, **config)) as proxy,
+    ):
+        through = call(proxy.url, "PATCH", f"/v2/images/{via['id']}", raw, headers)
+        (seen,) = proxy.patches()
+        wire = tap.patches()
+    return status, through.status, seen.verdict, wire
+
+
+@pytest.mark.parametrize(("media_type", "ops"), STORES_REQUESTS)
+def test_the_computed_stores_key_changes_no_verdict(api, media_type, ops):
+    raw = json.dumps(ops).encode()
+    status, through, verdict, wire = send_both_ways(
+        api, lambda: api.create_image(OWNER, name="with data"), raw, media_type
+    )
+    assert through == status
+    assert len(wire) == (0 if verdict.startswith("refused") else 1)
+    assert verdict.startswith("refused") == (ops[-1].get("path") == "/status")
+
+
+def test_the_raw_view_would_refuse_what_glance_api_accepts(api):
+    raw = json.dumps([{"add": "/stores", "value": "x"}]).encode()
+    status, through, verdict, wire = send_both_ways(
+        api, lambda: api.create_image(OWNER), raw, V20, view_keys=frozenset()
+    )
+    assert (status, through, verdict, wire) == (200, 409, "refused already_present", [])
+
+
+@pytest.mark.parametrize(("properties", "status"), [(127, 200), (128, 413)])
+def test_the_property_quota_does_not_count_stores(api, properties, status):
+    def image_of():
+        custom = {f"p{i}": "v" for i in range(properties)}
+        return api.create_image(OWNER, **custom)
+
+    raw = json.dumps([{"op": "add", "path": "/one-more", "value": "x"}]).encode()
+    direct, through, verdict, wire = send_both_ways(api, image_of, raw, V21)
+    assert (direct, through) == (status, status)
+    assert verdict == ("forwarded" if status == 200 else "refused too_many_properties")
+    assert len(wire) == (status == 200)
+    _, raw_view, raw_verdict, _ = send_both_ways(api, image_of, raw, V21, view_keys=frozenset())
+    assert (raw_view, raw_verdict) == (413, "refused too_many_properties")

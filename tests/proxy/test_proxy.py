@@ -366,6 +366,75 @@ def test_admin_header_decides(glance_service, proxy, value, forwarded):
         assert glance_service.patches() == []
 
 
+# --- keys the upstream's view computes ------------------------------------------------
+# A multi-store glance-api shows "stores": "fs" on an image with data, yet has no such
+# property (tests/proxy/test_glance_api.py shows it on the real one); here the example
+# server stores it, and what matters is what the proxy forwards.
+
+V20_ADD_STORES = json.dumps([{"add": "/stores", "value": "x"}]).encode()
+
+
+def with_stores(service):
+    service.server.store.put({**service.image(), "stores": "fs"})
+
+
+def test_a_request_judged_otherwise_without_a_view_key_is_left_to_the_upstream(
+    glance_service, proxy
+):
+    with_stores(glance_service)
+    running = proxy(glance_service.url, rules=imspatch.GLANCE)
+    sent = [
+        (V20_ADD_STORES, V20),  # 409 if "stores" is a property, 200 if the view made it up
+        (body(r("/stores", "y")), V21),  # the other way round
+        (body(rm("/stores")), V21),
+    ]
+    for raw, media_type in sent:
+        call(running.url, "PATCH", IMAGE, raw, {"Content-Type": media_type})
+    assert [s.verdict for s in running.patches()] == ["forwarded"] * 3
+    assert [p.body for p in glance_service.patches()] == [raw for raw, _ in sent]
+
+
+def test_with_no_view_keys_the_view_is_taken_as_the_image(glance_service, proxy):
+    with_stores(glance_service)
+    running = proxy(glance_service.url, rules=imspatch.GLANCE, view_keys=frozenset())
+    refused = call(running.url, "PATCH", IMAGE, V20_ADD_STORES, {"Content-Type": V20})
+    assert refused.status == 409
+    assert [s.verdict for s in running.patches()] == ["refused already_present"]
+    assert glance_service.patches() == []
+
+
+def test_a_refusal_alike_with_and_without_a_view_key_is_refused(glance_service, proxy):
+    with_stores(glance_service)
+    running = proxy(glance_service.url, rules=imspatch.GLANCE)
+    raw = body(a("/stores", "x"), r("/min_ram", "many"))
+    response = call(running.url, "PATCH", IMAGE, raw, {"Content-Type": V21})
+    assert response.status == 400
+    assert [s.verdict for s in running.patches()] == ["refused invalid_value"]
+    assert glance_service.patches() == []
+
+
+@pytest.mark.parametrize(("counted", "forwarded"), [(127, True), (128, False)])
+def test_the_quota_counts_a_view_key_only_when_both_readings_exceed_it(
+    glance_service, proxy, counted, forwarded
+):
+    """*counted*: properties besides "stores"; the quota is 128."""
+    image = glance_service.image()
+    rules = imspatch.GLANCE
+    missing = counted - sum(map(rules.is_counted, image))
+    glance_service.server.store.put(
+        {**image, **{f"p{i}": "v" for i in range(missing)}, "stores": "fs"}
+    )
+    running = proxy(glance_service.url, rules=rules)
+    response = call(running.url, "PATCH", IMAGE, body(a("/new", "x")), {"Content-Type": V21})
+    if forwarded:  # 129 with "stores", 128 without: the upstream knows which
+        assert [s.verdict for s in running.patches()] == ["forwarded"]
+        assert len(glance_service.patches()) == 1
+    else:
+        assert response.status == 413
+        assert [s.verdict for s in running.patches()] == ["refused too_many_properties"]
+        assert glance_service.patches() == []
+
+
 # --- concurrency -----------------------------------------------------------------------
 
 
