@@ -1,19 +1,22 @@
 """Benchmark of ``imspatch proxy``: what it adds over going to the upstream directly.
 
     python benchmarks/bench_proxy.py [--clients 1,50] [--seconds 3] [--rounds 3]
-                                     [--upload-mib 1024] [--upstream stub|example]
+                                     [--upload-mib 1024] [--upstream stub|example|glance]
 
 Three processes: the upstream (``stub``: a minimal aiohttp image service that
 answers ``GET``/``PATCH /v2/images/{id}`` with the IMS sample image and swallows
-uploads; ``example``: ``examples/server.py``), ``imspatch proxy -q`` in front of it,
+uploads; ``example``: ``examples/server.py``; ``glance``: the real glance-api of
+``scripts/glance-api.sh``, which needs its venv), ``imspatch proxy -q`` in front of it
+(``--rules ims``; ``--rules glance --admin-header X-Roles`` in front of glance-api),
 and this one, which drives both with each number of ``--clients`` concurrent keep-alive
 clients (aiohttp) for ``--seconds`` per scenario (one client shows the latency the
 proxy adds to a request, fifty its throughput under load):
 
 * ``GET`` of the image (relayed),
 * a valid PATCH (``replace /name``: the proxy GETs the image, judges, forwards),
-* an invalid PATCH (``replace /min_ram``, IMS-protected: the proxy GETs the image,
-  judges and answers 403 itself; directly, the stub answers 200, the example 403).
+* an invalid PATCH (the proxy GETs the image, judges and answers itself):
+  ``replace /min_ram``, IMS-protected (directly, the stub answers 200, the example
+  403); in front of glance-api ``replace /status``, read-only (403 both ways).
 
 Direct and proxied runs alternate, ``--rounds`` times; each line gives requests/s
 and p50/p99 latency, and the proxy's line what it adds (ms) and its throughput as
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -43,6 +47,8 @@ IMAGE = f"/v2/images/{SAMPLE['id']}"
 V21 = "application/openstack-images-v2.1-json-patch"
 VALID = json.dumps([{"op": "replace", "path": "/name", "value": "bench"}]).encode()
 INVALID = json.dumps([{"op": "replace", "path": "/min_ram", "value": 2048}]).encode()
+READ_ONLY = json.dumps([{"op": "replace", "path": "/status", "value": "active"}]).encode()
+HEADERS = {"Content-Type": V21, "X-Auth-Token": "bench"}
 
 
 # --- the stub upstream (run as a subprocess: --serve-stub) ---------------------------------
@@ -104,12 +110,13 @@ def vm(pid: int, field: str) -> int:
 # --- load -----------------------------------------------------------------------------------
 
 
-async def load(url: str, method: str, body: bytes | None, clients: int, seconds: float):
+async def load(
+    url: str, method: str, body: bytes | None, clients: int, seconds: float, headers: dict
+):
     import aiohttp  # noqa: PLC0415
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    headers = {"Content-Type": V21, "X-Auth-Token": "bench"}
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -117,7 +124,7 @@ async def load(url: str, method: str, body: bytes | None, clients: int, seconds:
         async def client() -> None:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                async with session.request(method, url + IMAGE, data=body, headers=headers) as r:
+                async with session.request(method, url, data=body, headers=headers) as r:
                     await r.read()
                 latencies.append(time.perf_counter() - started)
                 statuses[r.status] = statuses.get(r.status, 0) + 1
@@ -147,7 +154,7 @@ async def upload(url: str, mib: int) -> float:
     started = time.perf_counter()
     async with (
         aiohttp.ClientSession() as session,
-        session.put(url + IMAGE + "/file", data=data(), headers=headers) as r,
+        session.put(url + "/file", data=data(), headers=headers) as r,
     ):
         await r.read()
         assert r.status == 204, r.status
@@ -160,67 +167,87 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--upload-mib", type=int, default=1024)
-    parser.add_argument("--upstream", choices=("stub", "example"), default="stub")
+    parser.add_argument("--upstream", choices=("stub", "example", "glance"), default="stub")
     parser.add_argument("--serve-stub", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stub:
         serve_stub()
         return
 
-    if args.upstream == "stub":
-        upstream, up_url = start([sys.executable, __file__, "--serve-stub"])
-    else:
-        seed = str(ROOT / "examples" / "ims-sample-image.json")
-        upstream, up_url = start([sys.executable, str(ROOT / "examples" / "server.py"), "0",
-                                  "--seed", seed])  # fmt: skip
-    proxy, px_url = start([sys.executable, "-m", "imspatch", "proxy", "--upstream", up_url,
-                           "--listen", "127.0.0.1:0", "-q"])  # fmt: skip
-    try:
-        counts = [int(n) for n in args.clients.split(",")]
-        print(f"upstream {args.upstream}, {args.seconds:g} s per run, {args.rounds} rounds, "
-              f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")  # fmt: skip
-        scenarios = {"GET image": ("GET", None), "valid PATCH": ("PATCH", VALID),
-                     "invalid PATCH": ("PATCH", INVALID)}  # fmt: skip
-        results: dict[tuple[int, str, str], list[dict]] = {}
-        for _ in range(args.rounds):
-            for clients in counts:
-                for name, (method, body) in scenarios.items():
-                    for where, url in (("direct", up_url), ("proxy", px_url)):
-                        run = asyncio.run(load(url, method, body, clients, args.seconds))
-                        results.setdefault((clients, name, where), []).append(run)
-        print(f"\n{'clients':>7} {'scenario':<14} {'via':<7} {'req/s':>7} {'p50 ms':>7} "
-              f"{'p99 ms':>7}   added p50 / p99, req/s vs direct   statuses")  # fmt: skip
-        for clients in counts:
-            for name in scenarios:
-                med = {}
-                for where in ("direct", "proxy"):
-                    runs = results[(clients, name, where)]
-                    med[where] = {k: statistics.median(r[k] for r in runs)
-                                  for k in ("rps", "p50", "p99")}  # fmt: skip
-                    extra = ""
-                    if where == "proxy":
-                        d, p = med["direct"], med["proxy"]
-                        extra = (f"{p['p50'] - d['p50']:+.2f} / {p['p99'] - d['p99']:+.2f} ms, "
-                                 f"{p['rps'] / d['rps']:.0%}")  # fmt: skip
-                    m = med[where]
-                    print(f"{clients:>7} {name:<14} {where:<7} {m['rps']:>7.0f} {m['p50']:>7.2f} "
-                          f"{m['p99']:>7.2f}   {extra:<32} {runs[-1]['statuses']}")  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        if args.upstream == "glance":
+            sys.path.insert(0, str(ROOT))
+            from tests.glance_api import OWNER, glance_api, identity  # noqa: PLC0415
 
-        if args.upload_mib and args.upstream == "stub":
-            before = vm(proxy.pid, "VmHWM")
-            speeds: dict[str, list[float]] = {"direct": [], "proxy": []}
-            for _ in range(2):
+            api = stack.enter_context(glance_api())
+            up_url, path = api.url, f"/v2/images/{api.create_image(OWNER, name='bench')['id']}"
+            headers = {**identity(OWNER), "Content-Type": V21}
+            rules, invalid = ["--rules", "glance", "--admin-header", "X-Roles"], READ_ONLY
+        else:
+            if args.upstream == "stub":
+                command = [sys.executable, __file__, "--serve-stub"]
+            else:
+                seed = str(ROOT / "examples" / "ims-sample-image.json")
+                command = [sys.executable, str(ROOT / "examples" / "server.py"), "0",
+                           "--seed", seed]  # fmt: skip
+            upstream, up_url = start(command)
+            stack.callback(stop, upstream)
+            path, headers, rules, invalid = IMAGE, HEADERS, [], INVALID
+        proxy, px_url = start([sys.executable, "-m", "imspatch", "proxy", "--upstream", up_url,
+                               "--listen", "127.0.0.1:0", "-q", *rules])  # fmt: skip
+        stack.callback(stop, proxy)
+        run_all(args, up_url, px_url, path, headers, invalid, proxy.pid)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(10)
+
+
+def run_all(args, up_url, px_url, path, headers, invalid, proxy_pid) -> None:
+    counts = [int(n) for n in args.clients.split(",")]
+    print(f"upstream {args.upstream}, {args.seconds:g} s per run, {args.rounds} rounds, "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")  # fmt: skip
+    scenarios = {"GET image": ("GET", None), "valid PATCH": ("PATCH", VALID),
+                 "invalid PATCH": ("PATCH", invalid)}  # fmt: skip
+    results: dict[tuple[int, str, str], list[dict]] = {}
+    for _ in range(args.rounds):
+        for clients in counts:
+            for name, (method, body) in scenarios.items():
                 for where, url in (("direct", up_url), ("proxy", px_url)):
-                    speeds[where].append(asyncio.run(upload(url, args.upload_mib)))
-            after = vm(proxy.pid, "VmHWM")
-            d, p = max(speeds["direct"]), max(speeds["proxy"])
-            print(f"\nupload of {args.upload_mib} MiB: direct {d:.0f} MiB/s, through the proxy "
-                  f"{p:.0f} MiB/s ({p / d:.0%}); proxy peak RSS {before} MiB before, "
-                  f"{after} MiB after")  # fmt: skip
-    finally:
-        for process in (proxy, upstream):
-            process.terminate()
-            process.wait(10)
+                    run = asyncio.run(
+                        load(url + path, method, body, clients, args.seconds, headers)
+                    )
+                    results.setdefault((clients, name, where), []).append(run)
+    print(f"\n{'clients':>7} {'scenario':<14} {'via':<7} {'req/s':>7} {'p50 ms':>7} "
+          f"{'p99 ms':>7}   added p50 / p99, req/s vs direct   statuses")  # fmt: skip
+    for clients in counts:
+        for name in scenarios:
+            med = {}
+            for where in ("direct", "proxy"):
+                runs = results[(clients, name, where)]
+                med[where] = {k: statistics.median(r[k] for r in runs)
+                              for k in ("rps", "p50", "p99")}  # fmt: skip
+                extra = ""
+                if where == "proxy":
+                    d, p = med["direct"], med["proxy"]
+                    extra = (f"{p['p50'] - d['p50']:+.2f} / {p['p99'] - d['p99']:+.2f} ms, "
+                             f"{p['rps'] / d['rps']:.0%}")  # fmt: skip
+                m = med[where]
+                print(f"{clients:>7} {name:<14} {where:<7} {m['rps']:>7.0f} {m['p50']:>7.2f} "
+                      f"{m['p99']:>7.2f}   {extra:<32} {runs[-1]['statuses']}")  # fmt: skip
+
+    if args.upload_mib and args.upstream == "stub":
+        before = vm(proxy_pid, "VmHWM")
+        speeds: dict[str, list[float]] = {"direct": [], "proxy": []}
+        for _ in range(2):
+            for where, url in (("direct", up_url), ("proxy", px_url)):
+                speeds[where].append(asyncio.run(upload(url + path, args.upload_mib)))
+        after = vm(proxy_pid, "VmHWM")
+        d, p = max(speeds["direct"]), max(speeds["proxy"])
+        print(f"\nupload of {args.upload_mib} MiB: direct {d:.0f} MiB/s, through the proxy "
+              f"{p:.0f} MiB/s ({p / d:.0%}); proxy peak RSS {before} MiB before, "
+              f"{after} MiB after")  # fmt: skip
 
 
 if __name__ == "__main__":

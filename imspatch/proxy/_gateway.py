@@ -2,8 +2,9 @@
 
 Every request but an image PATCH is relayed as it came, streaming in both
 directions.  An image PATCH is read (up to the engine's body limit), judged by
-``patch_image`` against the image the upstream shows the caller, and then either
-refused here or forwarded with its body bytes unchanged.
+``parse_patch`` (what no image changes), then by ``patch_image`` against the image
+the upstream shows the caller, and either refused here or forwarded with its body
+bytes unchanged.
 
 For middlewares of one's own (audit, metrics), each request carries its verdict
 under :data:`VERDICT` (``relayed``, ``forwarded``, ``refused <code>``, ``get
@@ -18,7 +19,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +197,13 @@ class _Gateway:
             response.force_close()  # the rest of the body is discarded, not read
             return response, verdict
         request[PATCH_BODY] = body
+        # What no image changes (media type, JSON, operations, names, values) is judged
+        # before the GET, as glance-api's deserializer judges it before looking the image
+        # up: a malformed request costs the upstream nothing.
+        media_type = request.headers.get("Content-Type")
+        error = await self.judge(_parse_error, body, media_type, self.config.rules)
+        if error is not None:
+            return self.refuse(request, error), f"refused {error.code}"
 
         headers = _outbound(request)
         get_headers = [(k, v) for k, v in headers if k.lower() not in _NOT_ON_GET]
@@ -210,21 +218,22 @@ class _Gateway:
             message = "The upstream's image is not a JSON object."
             return _answer(self.gateway_error(request, 502, "bad_gateway", message)), "bad image"
 
-        error = await self.judge(request, image, body)
+        config = self.config
+        error = await self.judge(
+            _verdict, body, media_type, config.rules, self.admin(request), config.view_keys, image
+        )
         if error is not None:
             return self.refuse(request, error), f"refused {error.code}"
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         return await self.relay(request, "PATCH", headers, body), "forwarded"
 
     async def judge(
-        self, request: web.Request, image: dict[str, Any], body: bytes
+        self, verdict: Callable[..., PatchError | None], body: bytes, *args: Any
     ) -> PatchError | None:
-        config = self.config
-        args = (image, body, request.headers.get("Content-Type"), config.rules,
-                self.admin(request), config.view_keys)  # fmt: skip
+        """``verdict(body, *args)``, in a worker thread for a large body."""
         if len(body) > _THREAD_BODY_BYTES:
-            return await asyncio.to_thread(_verdict, *args)
-        return _verdict(*args)
+            return await asyncio.to_thread(verdict, body, *args)
+        return verdict(body, *args)
 
     def admin(self, request: web.Request) -> bool | None:
         name = self.config.admin_header
@@ -358,13 +367,22 @@ async def _read_image(upstream: aiohttp.ClientResponse) -> dict[str, Any] | None
     return doc if isinstance(doc, dict) else None
 
 
+def _parse_error(body: bytes, media_type: str | None, rules: Rules) -> PatchError | None:
+    """The refusal that every image gets (decode and parse), or None."""
+    try:
+        parse_patch(body, media_type=media_type, rules=rules)
+    except PatchError as error:
+        return error
+    return None
+
+
 def _verdict(
-    image: dict[str, Any],
     body: bytes,
     media_type: str | None,
     rules: Rules,
     admin: bool | None,
     view_keys: frozenset[str],
+    image: dict[str, Any],
 ) -> PatchError | None:
     """The engine's refusal, or None to forward.
 

@@ -17,7 +17,7 @@ import imspatch
 from imspatch import conformance
 from imspatch.proxy import Config
 
-from ..glance_api import OWNER, REQUIRE_ENV, GlanceAPI, glance_api, identity, venv_ready
+from ..glance_api import OTHER, OWNER, REQUIRE_ENV, GlanceAPI, glance_api, identity, venv_ready
 from .conftest import call
 from .glance_compare import NOT_ON_CREATE, compare, proxy_in_front
 from .harness import RunningProxy
@@ -170,3 +170,32 @@ def test_the_property_quota_does_not_count_stores(api, properties, status):
     assert len(wire) == (status == 200)
     _, raw_view, raw_verdict, _ = send_both_ways(api, image_of, raw, V21, view_keys=frozenset())
     assert (raw_view, raw_verdict) == (413, "refused too_many_properties")
+
+
+# --- what glance-api judges before it looks the image up ----------------------------------
+
+
+@pytest.mark.parametrize("whose", ["missing", "another project's"])
+@pytest.mark.parametrize(
+    ("ops", "looked_up"),
+    [
+        ([{"op": "replace", "path": "/status", "value": "x"}], False),  # 403 read-only first
+        ([{"op": "replace", "path": "/name", "value": "x"}], True),  # 404 from the GET
+    ],
+)
+def test_an_image_the_caller_cannot_see_is_answered_as_glance_api_answers(
+    api, whose, ops, looked_up
+):
+    image_id = (
+        "00000000-0000-0000-0000-000000000000" if whose == "missing" else
+        api.create_image(OTHER)["id"]  # private: not found for OWNER
+    )  # fmt: skip
+    raw = json.dumps(ops).encode()
+    headers = {**identity(OWNER), "Content-Type": V21}
+    status, _, direct = api.request("PATCH", f"/v2/images/{image_id}", raw, headers)
+    with WireTap(api.url) as tap, RunningProxy(Config(tap.url, rules=imspatch.GLANCE)) as proxy:
+        via = call(proxy.url, "PATCH", f"/v2/images/{image_id}", raw, headers)
+        sent = [method for method, _, _ in tap.requests]
+    assert (via.status, via.body) == (status, direct)
+    assert status == (404 if looked_up else 403)
+    assert sent == (["GET"] if looked_up else [])
