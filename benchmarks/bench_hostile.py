@@ -42,6 +42,8 @@ class Case(NamedTuple):
     limits: Limits = imspatch.DEFAULT_LIMITS
     media_type: str = V21
     expect: str = "ok"  # "ok" or the error code the case must end with
+    #: "patch_image", or "iter_errors" (which reports every operation's error)
+    function: str = "patch_image"
 
 
 def _ops(items: Any) -> bytes:
@@ -112,6 +114,10 @@ def _escaped_colons(n: int) -> bytes:  # escaped, they make it scan the text aga
     return b"[" + b",".join([b'{"op":"replace","path":"/k","value":"a\\u003ab"}'] * n) + b"]"
 
 
+def _invalid_ops(n: int) -> bytes:  # an error per operation, every one reported
+    return _ops([{"op": "bogus", "path": f"/k{i}"} for i in range(n)])
+
+
 def _late_duplicate(n: int) -> bytes:
     last = b'{"op":"replace","path":"/k","value":"a","value":"b"}'
     return _ops([{"op": "replace", "path": "/k", "value": "v"}] * (n - 1))[:-1] + b"," + last + b"]"
@@ -141,11 +147,25 @@ CASES: tuple[Case, ...] = (
         _late_duplicate,
         expect="duplicate_member",
     ),
+    Case(
+        "iter_errors: 100k invalid operations",
+        100_000,
+        _invalid_ops,
+        expect="invalid_op",
+        function="iter_errors",
+    ),
 )
 
 
 def run_once(case: Case, body: bytes) -> str:
-    """One call; the outcome ("ok" or the error code)."""
+    """One call; the outcome ("ok" or the (first) error code)."""
+    if case.function == "iter_errors":
+        errors = list(
+            imspatch.iter_errors(
+                body, media_type=case.media_type, rules=case.rules, limits=case.limits
+            )
+        )
+        return errors[0].code if errors else "ok"
     try:
         imspatch.patch_image(
             IMAGE, body, media_type=case.media_type, rules=case.rules, limits=case.limits

@@ -30,9 +30,9 @@ PHASES = (
     "dialect_of",
     "decode_body",
     "_loads",
-    "run",
-    "check_members",
-    "parse_one",
+    "patch",
+    "parse_element",
+    "check_duplicates",
     "apply_step",
     "finish",
 )
@@ -65,15 +65,14 @@ def phases(case: wl.Case, dialect: str, rules: Any) -> list[tuple[str, float]]:
         )
     )
     decode_body = importlib.import_module("imspatch._decode").decode_body
-    run = importlib.import_module("imspatch._patch").run
-    decoded = decode_body(body)
-    v20 = dialect == "v2.0"
+    patch = importlib.import_module("imspatch._patch").patch
     limits = imspatch.DEFAULT_LIMITS
-    out.append(("imspatch: decode_body", _best(lambda: decode_body(body))))
+    decoded = decode_body(media_type, body, limits)
+    out.append(("imspatch: decode_body", _best(lambda: decode_body(media_type, body, limits))))
     out.append(
         (
-            "imspatch: the one-pass loop (run)",
-            _best(lambda: run(decoded, v20, rules, limits, case.image, apply=True)),
+            "imspatch: parse, apply, finish in one pass (patch)",
+            _best(lambda: patch(case.image, decoded, rules, limits, False)),
         )
     )
     ops = imspatch.parse_patch(body, media_type=media_type, rules=rules)

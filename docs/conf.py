@@ -55,7 +55,7 @@ html_title = f"imspatch {release}"
 #: every public module: each name of its __all__ must be documented somewhere
 PUBLIC_MODULES = (
     "imspatch", "imspatch.errors", "imspatch.rules", "imspatch.operations",
-    "imspatch.strategies", "imspatch.conformance", "imspatch.proxy",
+    "imspatch.strategies", "imspatch.conformance", "imspatch.offline", "imspatch.proxy",
 )  # fmt: skip
 
 

@@ -1,14 +1,23 @@
-"""The public functions: decode, parse, apply, validate, serialise."""
+"""The public functions: each is its phases, in order (SPEC 1).
+
+``patch_image`` is decode (``_decode``), then parse, apply and finish in one
+pass (``_patch``, over ``_parse`` and ``_apply``); ``parse_patch`` stops after
+parsing, ``apply_patch`` starts with operations built by hand, and
+``iter_errors`` parses collecting every error, then applies.  Each checks
+its arguments first: a wrong type of rule set or limits is the caller's
+mistake (``TypeError``, as Python reports it); everything about the request,
+and the image, is a :class:`~imspatch.PatchError`.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
 
-from ._apply import apply_operations
+from ._apply import apply_steps, snapshot
 from ._decode import DEFAULT_LIMITS, Limits, decode_body, dialect_of
-from ._parse import check_operations, to_operations
-from ._patch import run
+from ._parse import check_operations, find_errors, parse_body, to_operations
+from ._patch import patch
 from .errors import PatchError, make_error
 from .operations import Add, Operation, Pointer, Remove, Replace
 from .rules import IMS, Rules
@@ -16,6 +25,8 @@ from .rules import IMS, Rules
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._parse import Step
 
 __all__ = ["apply_patch", "dump_patch", "iter_errors", "parse_patch", "patch_image"]
 
@@ -33,10 +44,14 @@ def patch_image(
 
     Returns the new image (a new dict; *image* is not touched) or raises one
     :class:`~imspatch.PatchError` saying status, code, operation and pointer.
+    *rules* or *limits* of the wrong type is the caller's mistake, not the
+    request's: ``TypeError``.
     """
+    if rules.__class__ is not Rules or limits.__class__ is not Limits:
+        _check_arguments(rules, limits)
     try:
-        v20 = dialect_of(media_type) == "v2.0"
-        return run(decode_body(body, limits), v20, rules, limits, image, admin, apply=True)[1]  # type: ignore[return-value]
+        decoded = decode_body(media_type, body, limits)
+        return patch(image, decoded, rules, limits, admin)
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -54,9 +69,11 @@ def parse_patch(
     Runs phases 1 and 2: media type, JSON, operation shape, pointers, name
     classes and value rules of *rules*.  Nothing here needs the image.
     """
+    if rules.__class__ is not Rules or limits.__class__ is not Limits:
+        _check_arguments(rules, limits)
     try:
-        v20 = dialect_of(media_type) == "v2.0"
-        return to_operations(run(decode_body(body, limits), v20, rules, limits)[0])
+        decoded = decode_body(media_type, body, limits)
+        return to_operations(parse_body(decoded, rules, limits))
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -75,11 +92,14 @@ def apply_patch(
     built by hand, or parsed under other rules), then applied in order; the
     whole-request checks run last.
     """
+    if rules.__class__ is not Rules:
+        _check_arguments(rules, DEFAULT_LIMITS)
     try:
         if isinstance(ops, (str, bytes, Mapping)) or not isinstance(ops, Iterable):
             msg = "Operations must be an iterable of Add, Remove and Replace."
             raise make_error("invalid_operation", msg)
-        return apply_operations(image, check_operations(ops, rules), rules, admin)
+        steps = check_operations(ops, rules)
+        return apply_steps(snapshot(image), steps, rules, admin)
     except PatchError as exc:
         exc.style = rules.error_style
         raise
@@ -94,31 +114,57 @@ def iter_errors(
     admin: bool = False,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[PatchError]:
-    """Yield every error a validator can find, without stopping at the first.
+    """Return every error a validator can find, without stopping at the first.
 
-    A body-level error (media type, JSON, limits) is the only one yielded.
+    A body-level error (media type, JSON, limits) is the only one returned.
     Otherwise every operation's shape, pointer, name and value error comes
     out, in order.  Given *image*, and only if the operations are otherwise
     valid, the first apply or finish error follows: later operations would
     see a state that never existed.  Without *image*, the apply or finish
     error that every image gets follows instead, if there is one
-    (:mod:`imspatch.offline`, which also says what fails on some images only).
+    (:mod:`imspatch.offline`, which also says what fails on some images
+    only).  The errors are found when this is called; the iterator only
+    hands them out.
     """
-    errors: list[PatchError] = []
+    if rules.__class__ is not Rules or limits.__class__ is not Limits:
+        _check_arguments(rules, limits)
     try:
-        v20 = dialect_of(media_type) == "v2.0"
-        decoded = decode_body(body, limits)
-        steps, _ = run(decoded, v20, rules, limits, image, admin, errors, apply=image is not None)
-        if image is None and not errors:
-            from .offline import analyse  # noqa: PLC0415 - only validators pay for it
-
-            ops = to_operations(steps)
-            errors.extend(f.error for f in analyse(ops, rules=rules, admin=admin, warnings=False))
+        decoded = decode_body(media_type, body, limits)
+        state = None if image is None else snapshot(image)
+        steps, errors = find_errors(decoded, rules, limits)
+        if not errors and state is not None:
+            apply_steps(state, steps, rules, admin)
+        elif not errors:
+            errors = _on_every_image(steps, rules, admin)
     except PatchError as exc:
-        errors.append(exc)
+        errors = [exc]
     for error in errors:
         error.style = rules.error_style
-    yield from errors
+    return iter(errors)
+
+
+def _on_every_image(steps: list[Step], rules: Rules, admin: bool) -> list[PatchError]:
+    """The apply or finish error that every image gets, if any (:mod:`imspatch.offline`)."""
+    from .offline import analyse  # noqa: PLC0415 - only validators pay for it
+
+    found = analyse(to_operations(steps), rules=rules, admin=admin, warnings=False)
+    return [finding.error for finding in found]
+
+
+def _check_arguments(rules: object, limits: object) -> None:
+    """The caller's mistakes, as Python reports them: a ``TypeError``.
+
+    The public functions call it only when *rules* or *limits* is not of
+    the exact class (most calls pass ``IMS`` and ``DEFAULT_LIMITS``).
+    """
+    if not isinstance(rules, Rules):
+        kind = type(rules).__name__
+        msg = f"rules must be a Rules object (imspatch.IMS, imspatch.GLANCE), not {kind}"
+        raise TypeError(msg)
+    if not isinstance(limits, Limits):
+        kind = type(limits).__name__
+        msg = f"limits must be a Limits object (imspatch.DEFAULT_LIMITS), not {kind}"
+        raise TypeError(msg)
 
 
 def _reads_back(path: str) -> tuple[str, ...] | None:

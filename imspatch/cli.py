@@ -214,6 +214,15 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
         "--strict", action="store_true", help="a file with warnings is invalid too (exit status 1)"
     )
     p.add_argument(
+        "--ignore-warning",
+        type=_codes,
+        action="extend",
+        default=[],
+        metavar="CODE[,CODE]",
+        help="do not report warnings with these codes (e.g. too_many_properties, which "
+        "every property add gets); errors are always reported",
+    )
+    p.add_argument(
         "-j",
         "--jobs",
         type=_jobs,
@@ -228,6 +237,17 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
         help="print only errors and warnings, no 'ok' lines or summary",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar on stderr")
+
+
+def _codes(text: str) -> list[str]:
+    from imspatch import ERROR_CODES  # noqa: PLC0415
+
+    codes = [code.strip() for code in text.split(",") if code.strip()]
+    unknown = [code for code in codes if code not in ERROR_CODES]
+    if unknown or not codes:
+        msg = f"unknown error code {(unknown or [text])[0]!r} (the README lists them)"
+        raise argparse.ArgumentTypeError(msg)
+    return codes
 
 
 def _jobs(text: str) -> int:
@@ -845,11 +865,14 @@ class _Checker:
         image: dict[str, Any] | None,
         *,
         lines: bool,
+        ignored: frozenset[str] = frozenset(),
     ) -> None:
         self.rules = rules
         self.admin = admin
         self.media_type = media_type
         self.image = image
+        #: codes of warnings not to report (--ignore-warning)
+        self.ignored = ignored
         #: add each finding's line in the file (for --format github/gitlab)
         self.lines = lines
 
@@ -903,7 +926,11 @@ class _Checker:
         else:
             review = offline.review(text, media_type=media_type, rules=rules, admin=self.admin)
             errors = [exc.to_dict() for exc in review.errors]
-            warnings = [finding.to_dict() for finding in review.warnings]
+            warnings = [
+                finding.to_dict()
+                for finding in review.warnings
+                if finding.error.code not in self.ignored
+            ]
         if self.lines and (errors or warnings):
             _add_lines(text, errors + warnings)
         return dialect, errors, warnings
@@ -1283,7 +1310,10 @@ class _Tool:
                 return self._fail(args.image, problem)
         jobs = [self._job(target) for target in _targets(args.paths)]
         lines = args.format in ("github", "gitlab")
-        checker = _Checker(args.rules, args.admin, self.media_type, image, lines=lines)
+        ignored = frozenset(args.ignore_warning)
+        checker = _Checker(
+            args.rules, args.admin, self.media_type, image, lines=lines, ignored=ignored
+        )
         report = _REPORTS[args.format](self)
         progress = _Progress(self.err, len(jobs), enabled=not (args.no_progress or args.quiet))
         for number, record in enumerate(_records(jobs, checker, args.jobs), 1):

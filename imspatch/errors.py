@@ -125,22 +125,46 @@ _EXCERPT = 64
 def excerpt(value: object, limit: int = _EXCERPT) -> str:
     """Return a short, escaped rendering of *value* for a message.
 
-    Strings are shown in double quotes with JSON escapes; anything longer than
-    *limit* characters is cut and marked with an ellipsis, so no message ever
+    Strings are shown in double quotes with JSON escapes (so in ASCII).  At
+    most *limit* characters of the escaped text are kept, cut between two
+    characters and marked with an ellipsis: an excerpt is never longer than
+    *limit* + 5 characters, however its input escapes, and no message ever
     carries a large piece of the request.
     """
     if isinstance(value, str):
-        head = value[: limit + 1]
-        text = json.dumps(head[:limit], ensure_ascii=True)
-        return text[:-1] + '..."' if len(head) > limit else text
+        return _quoted(value, limit)
     text = _sketch(value, limit + 1, 0)
     return text[:limit] + "..." if len(text) > limit else text
+
+
+def _quoted(text: str, limit: int) -> str:
+    """*text* as a JSON string of at most *limit* escaped characters, and an ellipsis if cut."""
+    head = text[: limit + 1]
+    escaped = json.dumps(head, ensure_ascii=True)[1:-1]
+    if len(head) <= limit and len(escaped) <= limit:
+        return f'"{escaped}"'
+    kept = size = 0
+    for char in head:  # at most limit + 1 characters
+        size += _escaped_size(char)
+        if size > limit:
+            break
+        kept += 1
+    return json.dumps(head[:kept], ensure_ascii=True)[:-1] + '..."'
+
+
+def _escaped_size(char: str) -> int:
+    """How many characters ``json.dumps(..., ensure_ascii=True)`` writes for *char*."""
+    if " " <= char <= "~":
+        return 2 if char in '"\\' else 1
+    if char in "\b\f\n\r\t":
+        return 2
+    return 12 if char > "\uffff" else 6
 
 
 def _sketch(value: object, budget: int, depth: int) -> str:
     """JSON-like text of *value*, about *budget* characters at most, in O(budget)."""
     if isinstance(value, str):
-        return json.dumps(value[:budget], ensure_ascii=True)
+        return _quoted(value, budget)
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, int):  # no str() of a huge int: it may raise, and it is slow
@@ -229,9 +253,14 @@ class PatchError(Exception):
         return f"{prefix}: {self.message}" if prefix else self.message
 
     def __repr__(self) -> str:
+        """The fields; a pointer that is long or not printable as :meth:`__str__` shows it."""
+        pointer = self.pointer
+        shown = (
+            repr(pointer) if pointer is None or shown_name(pointer) is pointer else excerpt(pointer)
+        )
         return (
             f"{type(self).__name__}({self.message!r}, code={self.code!r}, "
-            f"index={self.index!r}, pointer={self.pointer!r})"
+            f"index={self.index!r}, pointer={shown})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -42,12 +42,22 @@ the engine's) ends the analysis there, with nothing said about it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from ._api import apply_patch, iter_errors, parse_patch
 from ._decode import DEFAULT_LIMITS, Limits
 from .errors import PatchError, excerpt
 from .operations import Add, Operation, Remove, Replace
-from .rules import IMS, Kind, Rules, json_equal
+from .rules import (
+    IMS,
+    INT32_MAX,
+    STATUS_ATTRIBUTE,
+    Kind,
+    Rules,
+    has_four_byte,
+    json_equal,
+    same_set,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,9 +79,6 @@ __all__ = [
     "review",
 ]
 
-#: The image attribute that the engine's status gates read (reference 9.4).
-_STATUS = "status"
-_INT32_MAX = 2**31 - 1
 #: At most this many names are listed in a condition's text.
 _SHOWN = 5
 
@@ -88,19 +95,6 @@ class _Marker:
 
 _ABSENT: Any = _Marker("<absent>")  # a name the patch removed
 _UNSET: Any = _Marker("<unset>")  # no value known
-
-
-def _astral(value: Any) -> bool:
-    """Whether a string holds a 4-byte UTF-8 character (U+10000 and above)."""
-    return value.__class__ is str and not value.isascii() and any(ord(c) > 0xFFFF for c in value)
-
-
-def _same_set(value: Any, current: Any) -> bool:
-    """The engine's equality of a set-valued name (``tags``): same elements."""
-    try:
-        return isinstance(current, list) and set(value) == set(current)
-    except TypeError:
-        return False
 
 
 def _q(name: str) -> str:
@@ -185,7 +179,7 @@ class Differs(Condition):
             return True
         current = image[self.name]
         if self.as_set:
-            return not _same_set(self.value, current)
+            return not same_set(self.value, current)
         return not json_equal(self.value, current)
 
     def __str__(self) -> str:
@@ -551,7 +545,7 @@ class _Run:
     ) -> tuple[dict[str, Any], list[Any]]:
         """The state of *name* (and the status) before *op*, and *op* alone."""
         image = {}
-        for key in (name, _STATUS):
+        for key in (name, STATUS_ATTRIBUTE):
             value = self._state(key, fail)
             if value is not _ABSENT:
                 image[key] = value
@@ -582,7 +576,7 @@ class _Run:
     def _require_equal(self, index: int, name: str, op: Operation, value: Any) -> None:
         """IMS protection: add or replace only with the value the name has (SPEC 6.2)."""
         as_set = name in self.rules.set_valued
-        same = _same_set if as_set else json_equal
+        same = partial(self.rules.same_value, name)
         if name in self.written:
             current = self.written[name]
             equal: bool | None = current is not _ABSENT and same(value, current)
@@ -607,11 +601,11 @@ class _Run:
 
     def _require_status(self, index: int, name: str, op: Operation, gate: tuple[Any, ...]) -> None:
         """A status-gated attribute (``disk_format``): the image's status must be in *gate*."""
-        if _STATUS in self.written:
-            current = self.written[_STATUS]
+        if STATUS_ATTRIBUTE in self.written:
+            current = self.written[STATUS_ATTRIBUTE]
             inside: bool | None = (None if current is _ABSENT else current) in gate
         else:
-            facts = self.facts.get(_STATUS, _NO_FACTS)
+            facts = self.facts.get(STATUS_ATTRIBUTE, _NO_FACTS)
             if facts.value is not _UNSET:
                 inside = facts.value in gate
             elif facts.one_of is not None:
@@ -625,9 +619,9 @@ class _Run:
             return
         if inside is False:
             self._fail(index, "format_not_queued", self._probe(name, op, None))
-        condition = NotOneOf(_STATUS, gate)
+        condition = NotOneOf(STATUS_ATTRIBUTE, gate)
         self._warn(index, "format_not_queued", condition, lambda: self._probe(name, op, condition))
-        facts = self._facts(_STATUS)
+        facts = self._facts(STATUS_ATTRIBUTE)
         facts.one_of = tuple(v for v in (facts.one_of or gate) if v in gate)
 
     # apply: one operation, in the engine's order (reference 9)
@@ -712,7 +706,7 @@ class _Run:
         for name in self.rules.int32:
             if name in self.touched:
                 value = self.written.get(name, self.facts.get(name, _NO_FACTS).value)
-                if value is not _UNSET and value and value > _INT32_MAX:
+                if value is not _UNSET and value and value > INT32_MAX:
                     self._fail(None, "out_of_range", (self._image(), list(self.ops)))
         for name in self.rules.set_valued:
             if name in self.touched and name in self.written:
@@ -790,7 +784,7 @@ class _Run:
             for name in self.touched
             if name not in rules.set_valued
             and self.written.get(name, _ABSENT) is not _ABSENT
-            and (_astral(name) or _astral(self.written[name]))
+            and (has_four_byte(name) or has_four_byte(self.written[name]))
         ]
         suspects.sort(
             key=lambda name: (name not in order, order.index(name) if name in order else 0)
@@ -804,7 +798,7 @@ class _Run:
         order = rules.four_byte_order
         value = self.written[name]
         condition: Condition
-        if _astral(value) and (name in order or rules.is_counted(name)):
+        if has_four_byte(value) and (name in order or rules.is_counted(name)):
             condition = Differs(name, value)
         elif name not in order and rules.is_counted(name):
             condition = Lacks(name)
@@ -835,7 +829,7 @@ class _Run:
             facts.value = value
 
     def _new_astral_tags(self, name: str) -> None:
-        tags = tuple(tag for tag in self.written[name] if _astral(tag))
+        tags = tuple(tag for tag in self.written[name] if has_four_byte(tag))
         if not tags:
             return
         facts = self.facts.get(name, _NO_FACTS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from enum import Enum
 
 from ._frozen import Frozen, set_field, set_fields
@@ -23,7 +23,24 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NamedTuple
 
-__all__ = ["GLANCE", "IMS", "Field", "Kind", "NameInfo", "Rules", "json_equal"]
+__all__ = [
+    "GLANCE",
+    "IMS",
+    "INT32_MAX",
+    "STATUS_ATTRIBUTE",
+    "Field",
+    "Kind",
+    "NameInfo",
+    "Rules",
+    "has_four_byte",
+    "json_equal",
+    "same_set",
+]
+
+#: The image attribute whose value the status gates read (``Rules.status_gated``).
+STATUS_ATTRIBUTE = "status"
+#: The largest value the finishing check lets a ``Rules.int32`` attribute have.
+INT32_MAX = 2**31 - 1
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -287,6 +304,32 @@ def _plain_equal(a: Any, b: Any) -> bool:
         return False
 
 
+def same_set(value: Any, current: Any) -> bool:
+    """Equality of a set-valued attribute (``tags``), which upstream stores as a set.
+
+    *current* is a list with the same elements as *value*; an element that
+    cannot be hashed is no string, and makes the two differ.
+    """
+    try:
+        return isinstance(current, list) and set(value) == set(current)
+    except TypeError:
+        return False
+
+
+def has_four_byte(value: Any) -> bool:
+    """Whether *value* is a string with a character of 4 UTF-8 bytes (U+10000 and above).
+
+    The finishing checks refuse such a character in a changed value or a
+    new name (SPEC 6.1).  These are the characters that take two UTF-16 code
+    units, which the codec counts in C.
+    """
+    return (
+        value.__class__ is str
+        and not value.isascii()
+        and len(value.encode("utf-16-le", "surrogatepass")) != 2 * len(value)
+    )
+
+
 class Kind(Enum):
     """What a name is, as far as a patch is concerned."""
 
@@ -516,6 +559,18 @@ class Rules(Frozen):
         set_field(self, "_names", {})
         set_field(self, "_plans", ({}, {}))
 
+    def __repr__(self) -> str:
+        """The name, and each field that differs from :data:`GLANCE`'s, in brief.
+
+        ``help()`` on every function that takes ``rules=IMS`` prints it.
+        """
+        shown = [f"name={self.name!r}"]
+        for field in self.__match_args__[1:]:
+            value, default = getattr(self, field), getattr(GLANCE, field)
+            if value != default:
+                shown.append(f"{field}={_brief(value, default)}")
+        return f"Rules({', '.join(shown)})"
+
     def replace(self, /, **changes: Any) -> Rules:
         """A rule set like this one with *changes*, and caches of its own.
 
@@ -525,7 +580,10 @@ class Rules(Frozen):
         return self.__replace__(**changes)
 
     def plans(self, v20: bool) -> dict[Any, Any]:
-        """The parser's cache of checked ``(op, path)`` plans for one dialect."""
+        """The parser's cache of checked ``(op, path)`` plans for one dialect.
+
+        ``(op, path) -> _parse.Quick``, bounded (``_parse._remember``).
+        """
         return self._plans[v20]
 
     @property
@@ -569,6 +627,15 @@ class Rules(Frozen):
         rule = self.fields.get(name, self.extra_field)
         return NameInfo(kind, protected, rule)
 
+    def same_value(self, name: str, value: Any, current: Any) -> bool:
+        """Whether writing *value* to *name*, which holds *current*, changes nothing.
+
+        IMS protection lets such a write through (SPEC 6.2): as sets
+        (:func:`~imspatch.rules.same_set`) for a ``set_valued`` name, else
+        :func:`~imspatch.rules.json_equal`.
+        """
+        return same_set(value, current) if name in self.set_valued else json_equal(value, current)
+
     def is_counted(self, name: str) -> bool:
         """Whether *name* counts against the property quota."""
         return self.info(name).kind is Kind.EXTRA
@@ -591,6 +658,28 @@ class Rules(Frozen):
         if self.max_name_length is not None:
             doc["propertyNames"] = {"maxLength": self.max_name_length}
         return doc
+
+
+def _brief(value: Any, default: Any) -> str:
+    """A field's value for ``Rules.__repr__``: its repr if short, else what it holds."""
+    if isinstance(value, frozenset):
+        text = f"frozenset({{{', '.join(sorted(map(repr, value)))}}})" if value else "frozenset()"
+    else:
+        text = repr(value)
+    if len(text) <= 48:
+        return text
+    if isinstance(value, Mapping) and isinstance(default, Mapping):
+        dropped = [repr(k) for k in default if k not in value]
+        changed = [repr(k) for k in value if k not in default or value[k] != default[k]]
+        parts = []
+        if dropped:
+            parts.append(f"without {', '.join(dropped)}")
+        if changed:
+            parts.append(f"with {', '.join(changed)}")
+        return f"<GLANCE's {' and '.join(parts)}>"
+    if isinstance(value, Sized):
+        return f"<{type(value).__name__} of {len(value)}>"
+    return f"<{type(value).__name__}>"  # a Field: extra_field
 
 
 def _with(base: Mapping[str, Field], **extra: Field) -> dict[str, Field]:

@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, settings
 import imspatch
 from imspatch import PatchError
 
+from . import both_ways
+
 settings.register_profile(
     "dev", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -31,6 +33,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # A standalone fuzzing script, not a test module (its import needs atheris).
 collect_ignore = ["fuzz/atheris_harness.py"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_and_general_paths_agree() -> Any:
+    """Every patch_image of the suite runs with the fast path off and on (tests/both_ways.py)."""
+    both_ways.install()
+    yield
+    both_ways.uninstall()
+
 
 ROOT = Path(__file__).resolve().parent.parent
 V20 = "application/openstack-images-v2.0-json-patch"

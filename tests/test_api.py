@@ -213,3 +213,21 @@ def test_dump_patch_refuses_pointers_no_text_reads_back_as(parts: tuple[str, ...
     with pytest.raises(MalformedPatch) as info:
         imspatch.dump_patch([Remove(Pointer(parts))], media_type=V21)
     assert (info.value.code, info.value.index) == ("not_expressible", 0)
+
+
+def test_the_facts_the_validator_shares_with_the_engine() -> None:
+    """imspatch.rules says once what imspatch.offline reasons about (no copies there)."""
+    from imspatch import offline, rules  # noqa: PLC0415 - the module under test
+
+    assert rules.STATUS_ATTRIBUTE == "status"
+    assert rules.INT32_MAX == 2**31 - 1
+    texts = ["a", "\u00e9", "\u4e2d", "\uffff", "\U00010000", "x\U0001f600", "\ud800", 1, None]
+    assert [rules.has_four_byte(t) for t in texts] == [False] * 4 + [True] * 2 + [False] * 3
+    assert rules.same_set(["a", "b"], ["b", "a", "a"])
+    assert not rules.same_set(["a"], "a")  # the current value is no list
+    assert not rules.same_set([["x"]], [["x"]])  # unhashable elements are no strings
+    assert IMS.same_value("tags", ["a", "b"], ["b", "a"])
+    assert not IMS.same_value("name", ["a", "b"], ["b", "a"])
+    assert not IMS.same_value("__x", 1, True)  # JSON equality: a boolean is no number
+    for copy in ("_STATUS", "_INT32_MAX", "_astral", "_same_set"):
+        assert not hasattr(offline, copy), copy

@@ -90,8 +90,12 @@ def test_quick_run_without_workload_b(tmp_path: Path) -> None:
 @pytest.mark.bench
 def test_profiler_names_the_phases() -> None:
     proc = _script(ROOT / "benchmarks" / "profile_imspatch.py", "a", "--seconds", "0.05")
-    for phase in ("floor: json.loads", "imspatch: decode_body", "imspatch: the one-pass loop"):
+    for phase in (
+        "floor: json.loads",
+        "imspatch: decode_body",
+        "imspatch: parse, apply, finish in one pass",
+    ):
         assert phase in proc.stdout
     # the profile finds the engine's phase functions by name: renaming one shows here
-    assert "run (_patch.py" in proc.stdout
+    assert "patch (_patch.py" in proc.stdout
     assert "decode_body (_decode.py" in proc.stdout

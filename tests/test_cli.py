@@ -1096,6 +1096,42 @@ def test_check_warnings_name_the_condition_and_exit_0(tmp_path: Path) -> None:
     ]
 
 
+def test_check_ignore_warning_drops_only_those_warnings(tmp_path: Path) -> None:
+    body = [v21("add", "/k", "v"), v21("replace", "/backup", "daily")]
+    patch = write(tmp_path / "p.json", body)
+    quota = (
+        f"{patch}:-:-: warning 413 too_many_properties The limit has been exceeded on the "
+        "number of allowed image properties. Attempted: 129, Maximum: 128 (if the image has no "
+        '"k" and the image has more than 126 other properties)'
+    )
+    missing = (
+        f"{patch}:1:/backup: warning 409 no_such_property Property backup does not exist. "
+        '(if the image has no "backup")'
+    )
+    assert run("check", patch).lines == [missing, quota]
+    ignored = run("check", "--strict", "--ignore-warning", "too_many_properties", patch)
+    assert (ignored.status, ignored.lines) == (1, [missing])
+    both = run("check", "--strict", "--ignore-warning", "too_many_properties,no_such_property")
+    assert both.status == 2  # no PATH
+    both = run(
+        "check", "--strict", "--ignore-warning", "too_many_properties",
+        "--ignore-warning", "no_such_property", patch,
+    )  # fmt: skip
+    assert (both.status, both.lines) == (0, [f"{patch}: ok v2.1"])
+    assert both.err == "1 file checked: 1 valid, 0 invalid, 0 errors\n"
+    # errors are always reported
+    removal = write(tmp_path / "r.json", [v21("remove", "/name")])
+    kept = run("check", "--ignore-warning", "not_removable", removal)
+    assert (kept.status, kept.lines) == (
+        1,
+        [f"{removal}:0:/name: 403 not_removable Property name may not be removed."],
+    )
+    unknown = run("check", "--ignore-warning", "too_many_propertys", patch)
+    assert unknown.status == 2
+    assert unknown.err.startswith("usage: imspatch check")
+    assert "unknown error code 'too_many_propertys'" in unknown.err
+
+
 def test_check_warnings_in_json(tmp_path: Path) -> None:
     patch = write(tmp_path / "p.json", [v21("replace", "/min_ram", 512)])
     doc = json.loads(run("check", "--format", "json", patch).out)

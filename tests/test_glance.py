@@ -11,10 +11,12 @@ import pytest
 import imspatch
 from imspatch import (
     GLANCE,
+    Field,
     ForbiddenChange,
     LimitExceeded,
     MalformedPatch,
     PatchConflict,
+    Rules,
 )
 
 from .conftest import V20, V21, a, r, rm, where
@@ -373,6 +375,37 @@ def test_four_byte_only_on_changed_values() -> None:
     result = ok([r("/foo", "x"), r("/legacy", EMOJI), r("/tags", [EMOJI, "b"])], image)
     assert result["legacy"] == EMOJI
     assert result["name"] == f"old{EMOJI}"
+
+
+# a rule set whose int32 and set-valued names include custom properties
+CUSTOM = GLANCE.replace(
+    name="custom",
+    fields={**GLANCE.fields, "count": Field(("integer",)), "labels": Field(("array",))},
+    int32=("min_disk", "min_ram", "count"),
+    set_valued=frozenset({"tags", "labels"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("ops", "image", "rules"),
+    [
+        ([a(f"/{EMOJI}", "y"), rm(f"/{EMOJI}")], img(**{EMOJI: "x"}), GLANCE),  # acc365c: KeyError
+        ([a(f"/k{EMOJI}", "y"), rm(f"/k{EMOJI}")], img(), GLANCE),
+        ([a("/k", EMOJI), rm("/k")], img(), GLANCE),
+        ([r("/k", EMOJI), rm("/k"), a("/j", "v")], img(k="x"), GLANCE),
+        ([a("/count", 2**31), rm("/count")], img(), CUSTOM),  # acc365c: KeyError
+        ([a("/labels", [EMOJI]), rm("/labels")], img(), CUSTOM),  # acc365c: KeyError
+    ],
+    ids=["existing name", "new name", "new value", "replaced value", "int32", "set-valued"],
+)
+def test_finish_skips_a_name_the_request_removed_again(
+    ops: list[dict[str, Any]], image: dict[str, Any], rules: Rules
+) -> None:
+    """A name gone from the result is neither a changed value nor a new one (reference 10)."""
+    removed = {op["path"][1:] for op in ops if op["op"] == "remove"}
+    expected = {k: v for k, v in image.items() if k not in removed}
+    expected.update({op["path"][1:]: op["value"] for op in ops if op["path"][1:] not in removed})
+    assert ok(ops, image, rules=rules) == expected
 
 
 @pytest.mark.parametrize(

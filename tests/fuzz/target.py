@@ -9,7 +9,7 @@ Properties (any violation raises ``AssertionError``; any exception other than
 ``PatchError`` from a public function propagates as it is, which is the bug):
 
 - only ``PatchError`` escapes ``patch_image``, ``parse_patch``,
-  ``apply_patch``, ``iter_errors`` and ``dump_patch``;
+  ``apply_patch``, ``iter_errors``, ``dump_patch`` and ``offline.review``;
 - neither the image nor an already-decoded body is mutated;
 - every error is well formed: status matches its code, the message is short,
   holds no raw control character and no large chunk of the input, and the
@@ -18,6 +18,9 @@ Properties (any violation raises ``AssertionError``; any exception other than
   list and its text, a cold and a warm rule-set cache, ``patch_image`` and
   ``parse_patch`` + ``apply_patch``, ``iter_errors``' first error and
   ``patch_image``'s error, and ``dump_patch`` round-trips what it parsed;
+- the offline verdict (``offline.review`` and ``iter_errors`` without an
+  image) names the engine's outcome on this image: the first warning whose
+  condition the image meets, else the error every image gets, else success;
 - CPU time and (optionally) traced memory stay within generous linear bounds.
 """
 
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import imspatch
-from imspatch import ERROR_CODES, GLANCE, IMS, PatchError, Rules
+from imspatch import ERROR_CODES, GLANCE, IMS, PatchError, Rules, offline
 
 V20, V21 = sorted(imspatch.MEDIA_TYPES)
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,6 +270,9 @@ def check(request: Request, *, cpu_budget: float | None = None, memory: bool = F
         inputs.extend(s for s in strings_in(lenient) if len(s) >= MAX_ECHO)
     if isinstance(raw, PatchError):
         check_error(raw, inputs)
+        # Every image here is JSON: an unreadable one would be an engine bug
+        # turned into 400 (the engine reads a failing image as invalid_image).
+        assert raw.code != "invalid_image", raw
     else:
         assert isinstance(raw, dict)
         json.dumps(raw, allow_nan=False)
@@ -334,6 +340,36 @@ def check(request: Request, *, cpu_budget: float | None = None, memory: bool = F
         assert parsed == first, ("parse_patch", parsed, first)
     assert image == frozen, "the input image was mutated"
 
+    check_offline(request, first)
+
     spent = time.process_time() - started
     assert spent <= cpu_budget, (spent, len(body))
     return first
+
+
+def check_offline(request: Request, first: Outcome) -> None:
+    """The offline verdict (no image) agrees with what the engine did on this image.
+
+    Walk the warnings in order: the first whose condition the image meets
+    names the engine's error; if none does, the errors (what fails on every
+    image) name it, and with no error either the engine must have succeeded.
+    """
+    media_type, rules, image, admin, body = request
+    verdict = offline.review(body, media_type=media_type, rules=rules, admin=admin)
+    for error in [*verdict.errors, *(finding.error for finding in verdict.warnings)]:
+        assert isinstance(error, PatchError)
+        check_error(error, [body.decode("utf-8", "replace")])
+    without = list(imspatch.iter_errors(body, media_type=media_type, rules=rules, admin=admin))
+    assert [_key(e) for e in without] == [_key(e) for e in verdict.errors]
+    expected = next(
+        (f.error for f in verdict.warnings if f.condition is not None and f.condition.holds(image)),
+        verdict.errors[0] if verdict.errors else None,
+    )
+    if expected is None:
+        assert first[0] == "ok", ("offline saw no failure", first, verdict)
+    else:
+        assert first[1:] == _key(expected), ("offline predicted", _key(expected), first, verdict)
+
+
+def _key(error: PatchError) -> tuple[Any, ...]:
+    return (error.status, error.code, error.index, error.pointer)
