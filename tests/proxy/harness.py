@@ -161,6 +161,20 @@ def read_request(conn: socket.socket) -> tuple[bytes, bytes]:
     return head, rest
 
 
+def upload_sink(size: int, received: list[int]) -> Callable[[socket.socket], None]:
+    """An upstream handler that reads an upload of *size* bytes, counts it, answers 204."""
+
+    def sink(conn: socket.socket) -> None:
+        _, rest = read_request(conn)
+        got = len(rest)
+        while got < size and (chunk := conn.recv(1 << 20)):
+            got += len(chunk)
+        received.append(got)
+        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    return sink
+
+
 def free_port() -> int:
     """A port nothing listens on (bound, then closed)."""
     with socket.socket() as s:

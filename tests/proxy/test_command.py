@@ -18,7 +18,7 @@ from imspatch import cli
 
 from ..conftest import V21, body, r
 from .conftest import IMAGE_ID, call
-from .harness import Upstream, free_port, raw_exchange, read_request
+from .harness import Upstream, free_port, raw_exchange, read_request, upload_sink
 
 IMAGE = f"/v2/images/{IMAGE_ID}"
 SECRETS = ("tok-SECRET-1", "Basic U0VDUkVULTI=", "sess=SECRET-3", "SECRET-4")
@@ -168,16 +168,10 @@ def vm(pid: int, field: str) -> int:
 def test_a_large_upload_streams_through_in_bounded_memory():
     size = 256 * 1024 * 1024
     got: list[int] = []
-
-    def sink(conn: socket.socket) -> None:
-        _, rest = read_request(conn)
-        n = len(rest)
-        while n < size and (chunk := conn.recv(1 << 20)):
-            n += len(chunk)
-        got.append(n)
-        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-
-    with Upstream(sink) as upstream, proxy_process("--upstream", upstream.url, "-q") as proxy:
+    with (
+        Upstream(upload_sink(size, got)) as upstream,
+        proxy_process("--upstream", upstream.url, "-q") as proxy,
+    ):
         before = vm(proxy.process.pid, "VmRSS")
         host, port = proxy.url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=60) as conn:

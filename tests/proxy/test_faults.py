@@ -14,7 +14,7 @@ import imspatch
 
 from ..conftest import V21, body, r
 from .conftest import IMAGE_ID, call
-from .harness import Upstream, free_port, read_request
+from .harness import Upstream, free_port, read_request, upload_sink
 
 IMAGE = f"/v2/images/{IMAGE_ID}"
 LIMIT = imspatch.DEFAULT_LIMITS.max_body_bytes
@@ -299,16 +299,7 @@ def test_chunked_body_over_the_limit_is_413_once_past_it(service, proxy):
 def test_uploads_have_no_limit(proxy):
     size = LIMIT + 5 * 1024 * 1024
     received: list[int] = []
-
-    def serve(conn: socket.socket) -> None:
-        _, rest = read_request(conn)
-        got = len(rest)
-        while got < size and (chunk := conn.recv(1 << 20)):
-            got += len(chunk)
-        received.append(got)
-        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-
-    with Upstream(serve) as upstream:
+    with Upstream(upload_sink(size, received)) as upstream:
         running = proxy(upstream.url)
         response = call(running.url, "PUT", "/v2/images/x/file", bytes(size),
                         {"Content-Type": "application/octet-stream"})  # fmt: skip
