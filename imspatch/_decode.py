@@ -187,9 +187,8 @@ def decode_body(media_type: object, body: object, limits: Limits) -> Body:
             raise _too_large(limits)
         try:
             text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            msg = f"Malformed JSON in request body: invalid UTF-8 at byte {exc.start}."
-            raise make_error("invalid_utf8", msg) from None
+        except UnicodeDecodeError:
+            raise make_error("invalid_utf8", _MALFORMED) from None
         doc, astral = _loads(text)
         size = len(raw)
     elif isinstance(body, str):
@@ -313,6 +312,10 @@ class _NotFiniteError(Exception):
     pass
 
 
+class _TooManyDigitsError(_NotFiniteError):
+    """An integer upstream's ``json.loads`` refuses too (int_max_str_digits)."""
+
+
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
@@ -339,7 +342,7 @@ _TOO_LONG = 10**_MAX_DIGITS
 
 def _int(text: str) -> int:
     if len(text) - text.startswith("-") > _MAX_DIGITS:
-        raise _NotFiniteError(text[:32])
+        raise _TooManyDigitsError(text[:32])
     return int(text)
 
 
@@ -368,6 +371,10 @@ _ASTRAL = re.compile(r"[\U00010000-\U0010ffff]")
 # A colon escaped in a string: a decoded colon that the raw text does not show.
 _COLON_ESCAPE = re.compile(r"\\u003[aA]")
 _JSON_SPACE = " \t\n\r"
+#: Upstream's text for every body that is not UTF-8 JSON.  The JSON reasons
+#: imspatch adds of its own (duplicate names, non-finite numbers, lone
+#: surrogates) say more, since upstream accepts those bodies.
+_MALFORMED = "Malformed JSON in request body."
 
 
 def _duplicate(text: str | None) -> PatchError | None:
@@ -402,8 +409,8 @@ def _too_large(limits: Limits) -> PatchError:
 
 def _loads(text: str) -> tuple[Any, bool]:
     """The decoded text, and whether it may hold a character above U+FFFF."""
-    if not text or text.isspace():
-        raise make_error("empty_body", "Body expected in request.")
+    if not text or text.isspace():  # upstream: no body, or one that parses to nothing
+        raise make_error("empty_body", _MALFORMED if text else "Body expected in request.")
     try:
         try:
             doc, end = _SCAN(text, 0 if text[0] not in _JSON_SPACE else _start(text))
@@ -413,16 +420,16 @@ def _loads(text: str) -> tuple[Any, bool]:
             raise json.JSONDecodeError("Extra data", text, end)
     except _NotFiniteError as exc:
         msg = (
-            f"Malformed JSON in request body: {_short(exc)} is not a number imspatch "
-            f"accepts (NaN, infinite, or more than {_MAX_DIGITS} digits)."
+            _MALFORMED  # upstream refuses it too, and says so
+            if isinstance(exc, _TooManyDigitsError)
+            else f"Malformed JSON in request body: {_short(exc)} is not a number imspatch "
+            "accepts (NaN or infinite)."
         )
         raise make_error("invalid_number", msg) from None
     except RecursionError:
         raise _too_deep() from None
-    except ValueError as exc:  # JSONDecodeError, and ints beyond int_max_str_digits
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else "number too long"
-        msg = f"Malformed JSON in request body: {detail}."
-        raise make_error("invalid_json", msg) from None
+    except ValueError:  # JSONDecodeError, and ints beyond int_max_str_digits
+        raise make_error("invalid_json", _MALFORMED) from None
     if "\\" in text and _SURROGATE_ESCAPE.search(text):  # memchr first: few bodies escape
         _check_surrogates(doc)
         return doc, True

@@ -26,7 +26,7 @@ from enum import IntEnum
 
 from ._decode import Body, Limits, body_error, check_duplicates, check_element
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX, Pointer
-from .errors import PatchError, excerpt, make_error, shown_name
+from .errors import PatchError, excerpt, make_error, shown_name, shown_value
 from .operations import Add, Operation, Remove, Replace
 from .rules import Kind, NameInfo, Rules
 
@@ -171,7 +171,7 @@ def _read_v21(raw: dict[str, Any]) -> tuple[str, Any]:
         msg = f"Unable to find `op` in JSON Schema change. {_EXPECTED}"
         raise make_error("missing_op", msg)
     if op.__class__ is not str or op not in _OPS:
-        shown = shown_name(op) if op.__class__ is str else excerpt(op)
+        shown = shown_name(op) if op.__class__ is str else shown_value(op)  # upstream: str(op)
         raise make_error("invalid_op", f"Invalid operation: `{shown}`. {_EXPECTED}")
     if "path" not in raw:
         raise make_error("missing_path", "Unable to find 'path' in JSON Schema change")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ._frozen import Frozen, set_field
-from .errors import excerpt, make_error
+from .errors import excerpt, make_error, shown_name
 
 __all__ = ["CACHED_KEY_MAX", "CACHE_SIZE", "Pointer"]
 
@@ -88,7 +88,9 @@ CACHED_KEY_MAX = 256
 
 
 def _validate(text: str) -> None:
-    shown = excerpt(text)
+    # Upstream quotes the raw pointer in backticks; a long or unprintable one
+    # is shown as its escaped excerpt instead.
+    shown = f"`{text}`" if shown_name(text) is text else excerpt(text)
     if not text.startswith("/"):
         msg = f'Pointer {shown} does not start with "/".'
         raise make_error("pointer_no_slash", msg, pointer=text)

@@ -33,6 +33,7 @@ __all__ = [
     "excerpt",
     "make_error",
     "shown_name",
+    "shown_value",
 ]
 
 #: The two media types of ``PATCH /v2/images/{image_id}`` and their dialects.
@@ -197,6 +198,58 @@ def shown_name(name: str) -> str:
     if len(name) <= _EXCERPT and name.isprintable():
         return name
     return excerpt(name)
+
+
+def shown_value(value: object) -> str:
+    """A request value for a message as upstream shows it, when that is safe.
+
+    Upstream Glance's schema errors show a value as jsonschema does, by its
+    Python ``repr`` (``'bogus'``, ``True``, ``None``, ``[1, 'x']``), which
+    escapes every unprintable character.  That text is used when it is at most
+    66 characters (a string of 64 and its quotes, as for an excerpt); a longer
+    one gets the escaped :func:`excerpt`.  Only that much of the value is ever
+    looked at.
+    """
+    text = _repr(value, _EXCERPT + 2)
+    return excerpt(value) if text is None else text
+
+
+def _repr(value: object, budget: int) -> str | None:
+    """``repr(value)`` of a JSON value if at most *budget* characters, else None.
+
+    In O(budget): a string or number is cut off by its length first, and a
+    container stops at the first item that does not fit (every level costs
+    at least two characters, so the recursion is at most budget / 2 deep).
+    """
+    text: str | None
+    if isinstance(value, str):
+        text = repr(value) if len(value) <= budget else None
+    elif value is None or isinstance(value, (bool, float)):
+        text = repr(value)
+    elif isinstance(value, int):
+        text = repr(value) if -_MAX_SHOWN < value < _MAX_SHOWN else None
+    elif isinstance(value, (list, dict)):
+        parts, size = [], 0
+        for item in value.items() if isinstance(value, dict) else value:
+            room = budget - 2 - size
+            if isinstance(value, dict):
+                key = _repr(item[0], room)
+                rest = None if key is None else _repr(item[1], room - len(key) - 2)
+                part = None if key is None or rest is None else f"{key}: {rest}"
+            else:
+                part = _repr(item, room)
+            if part is None:
+                return None
+            parts.append(part)
+            size += len(part) + 2
+        inner = ", ".join(parts)
+        text = f"[{inner}]" if isinstance(value, list) else f"{{{inner}}}"
+    else:
+        return None
+    return text if text is not None and len(text) <= budget else None
+
+
+_MAX_SHOWN = 10**_EXCERPT
 
 
 if TYPE_CHECKING:

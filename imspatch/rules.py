@@ -17,7 +17,7 @@ from enum import Enum
 
 from ._frozen import Frozen, set_field, set_fields
 from ._pointer import CACHE_SIZE, CACHED_KEY_MAX
-from .errors import excerpt
+from .errors import shown_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -141,56 +141,90 @@ class Field(Frozen):
         return self.__replace__(**changes)
 
     def check(self, value: Any) -> tuple[str, str] | None:
-        """Return ``(code, message)`` for the first violation, or ``None``."""
-        problem = self._problem(value)
-        if problem is None:
+        """Return ``(code, message)`` for the violation jsonschema reports, or ``None``."""
+        if self._problem(value, deep=True) is None:  # the one pass a good value costs
             return None
-        code, detail = problem
+        found = self._best(value)
+        assert found is not None  # the pass above found one
+        code, detail = found[1]
         if code == "invalid_value":
             return code, "Provided object does not match schema 'image': " + detail
-        return problem
+        return code, detail
 
-    def _problem(self, value: Any) -> tuple[str, str] | None:
+    def _best(self, value: Any) -> tuple[tuple[Any, ...], tuple[str, str]] | None:
+        """The violation jsonschema's ``best_match`` picks, and its path below *value*.
+
+        One violation per value, in the order upstream's schemas list their
+        keywords; of the values below, the one nearest to the top wins, and
+        among siblings the greatest path (jsonschema's relevance: the last
+        bad tag, not the first).
+        """
+        own = self._problem(value)
+        if own is not None:
+            return (), own
+        best = None
+        if value.__class__ is list and self.items is not None:
+            rule = self.items
+            for index, item in enumerate(value):
+                found = rule._best(item)
+                if found is not None:
+                    best = _nearer((index, *found[0]), found[1], best)
+        elif value.__class__ is dict and self.properties:
+            for name, item in value.items():
+                inner = self.properties.get(name)
+                found = None if inner is None else inner._best(item)
+                if found is not None:
+                    best = _nearer((name, *found[0]), found[1], best)
+        return best
+
+    def _problem(self, value: Any, *, deep: bool = False) -> tuple[str, str] | None:
+        """The first violation of this value itself, or (*deep*) of any value inside it."""
         if not any(_is(t, value) for t in self.types):
             names = ", ".join(repr(t) for t in self.types)
-            return self._fail(f"{_short(value)} is not of type {names}")
+            return self._fail(f"{shown_value(value)} is not of type {names}")
         if self.enum is not None and not any(_same(value, e) for e in self.enum):
-            return self._fail(f"{_short(value)} is not one of {list(self.enum)!r}")
+            return self._fail(f"{shown_value(value)} is not one of {list(self.enum)!r}")
         if value.__class__ is str:
             return self._string_problem(value)
-        if value.__class__ is list and self.items is not None:
+        if deep and value.__class__ is list and self.items is not None:
             for item in value:
-                problem = self.items._problem(item)
+                problem = self.items._problem(item, deep=True)
                 if problem is not None:
                     return problem
         if value.__class__ is dict:
-            return self._object_problem(value)
+            return self._object_problem(value, deep=deep)
         return None
 
     def _string_problem(self, value: str) -> tuple[str, str] | None:
         if self.max_length is not None and len(value) > self.max_length:
             if self.length_code is not None:
                 return self.length_code, self.length_message or ""
-            return self._fail(f"{_short(value)} is too long")
+            too_long = "is expected to be empty" if self.max_length == 0 else "is too long"
+            return self._fail(f"{shown_value(value)} {too_long}")
         if len(value) < self.min_length:
-            return self._fail(f"{_short(value)} is too short")
+            too_short = "should be non-empty" if self.min_length == 1 else "is too short"
+            return self._fail(f"{shown_value(value)} {too_short}")
         if self.pattern is not None and _regex(self.pattern).search(value) is None:
-            return self._fail(f"{_short(value)} does not match {self.pattern!r}")
+            return self._fail(f"{shown_value(value)} does not match {self.pattern!r}")
         return None
 
-    def _object_problem(self, value: dict[str, Any]) -> tuple[str, str] | None:
+    def _object_problem(self, value: dict[str, Any], *, deep: bool) -> tuple[str, str] | None:
+        if not self.additional and not value.keys() <= self.properties.keys():
+            extra = sorted(value.keys() - self.properties.keys())
+            verb = "was" if len(extra) == 1 else "were"
+            listed = shown_value(extra if len(extra) > 1 else extra[0])
+            if len(extra) > 1 and listed.endswith("]"):
+                listed = listed[1:-1]
+            return self._fail(f"Additional properties are not allowed ({listed} {verb} unexpected)")
         for name in self.required:
             if name not in value:
                 return self._fail(f"{name!r} is a required property")
-        for name, item in value.items():
-            rule = self.properties.get(name)
-            if rule is None:
-                if not self.additional:
-                    return self._fail(f"Additional properties are not allowed ({name!r})")
-                continue
-            problem = rule._problem(item)
-            if problem is not None:
-                return problem
+        if deep:
+            for name, item in value.items():
+                rule = self.properties.get(name)
+                problem = None if rule is None else rule._problem(item, deep=True)
+                if problem is not None:
+                    return problem
         return None
 
     def _fail(self, detail: str) -> tuple[str, str]:
@@ -217,6 +251,17 @@ class Field(Frozen):
         if not self.additional:
             schema["additionalProperties"] = False
         return schema
+
+
+def _nearer(
+    path: tuple[Any, ...],
+    problem: tuple[str, str],
+    best: tuple[tuple[Any, ...], tuple[str, str]] | None,
+) -> tuple[tuple[Any, ...], tuple[str, str]]:
+    """jsonschema's relevance of two sibling violations: the shorter path, else the greater."""
+    if best is None or (-len(path), path) > (-len(best[0]), best[0]):
+        return path, problem
+    return best
 
 
 def _passes(check: Callable[[Any], tuple[str, str] | None]) -> Callable[[Any], bool]:
@@ -257,10 +302,6 @@ def _regex(pattern: str) -> re.Pattern[str]:
     if compiled is None:
         compiled = _REGEXES[pattern] = re.compile(pattern)
     return compiled
-
-
-def _short(value: Any) -> str:
-    return excerpt(value)
 
 
 def _same(a: Any, b: Any) -> bool:
