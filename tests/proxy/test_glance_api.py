@@ -28,6 +28,7 @@ pytestmark = pytest.mark.glance_api
 V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
 EXAMPLES = int(os.environ.get("IMSPATCH_PROXY_GLANCE_EXAMPLES", "200"))
+INTENTIONAL_TEXTS = {"message differs (invalid_value)", "message differs (too_deep)"}
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,10 @@ def test_the_proxy_changes_no_verdict_and_renders_refusals_as_glance_api(api, ca
     assert report.compared >= report.refused * 0.7
     for name in ("status", "Content-Type", "Accept-Patch", "structure"):
         assert report.share(name) == 1.0, name
-    # The engine's texts are to be aligned with upstream's (issue 14); this is the floor.
-    assert report.share("message") >= 0.8
+    # Texts differ only where the engine's messages differ on purpose (README): the first
+    # line of jsonschema's report, and the reason for a body nested too deeply.
+    assert set(report.differences) <= INTENTIONAL_TEXTS
+    assert report.share("message") >= 0.9  # 96.0% at the default 200
 
 
 def test_the_conformance_runner_passes_through_the_proxy(api):
