@@ -17,6 +17,8 @@ openstacksdk, python-openstackclient, huaweicloudsdkims) to update images:
     GET    /v2/images/{id}          show
     PATCH  /v2/images/{id}          imspatch.patch_image, then store the result
     DELETE /v2/images/{id}          delete (204; 403 when protected)
+    PUT    /v2/images/{id}/file     upload data: a queued image becomes active (204)
+    POST   /v2/images/{id}/actions/deactivate, .../reactivate    (204)
 
 The engine does no I/O, so everything around it is here: reading the body, taking
 the media type from Content-Type, loading and storing the image, setting
@@ -27,6 +29,7 @@ Images are kept in SQLite as JSON documents, key order preserved.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sqlite3
 import sys
@@ -314,6 +317,9 @@ class ImageHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve("DELETE")
 
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
@@ -367,6 +373,11 @@ class ImageHandler(BaseHTTPRequestHandler):
                 return self._patch(image_id, body)
             if method == "DELETE":
                 return self._delete(image_id)
+        below = parts[3:] if len(parts) > 3 and parts[:2] == ["v2", "images"] else []
+        if method == "PUT" and below == ["file"]:
+            return self._upload(parts[2], body)
+        if method == "POST" and len(below) == 2 and below[0] == "actions" and below[1] in _ACTIONS:
+            return self._act(parts[2], below[1])
         return self._error(404, "not_found", f"Not found: {method} {path[:64]}")
 
     def _versions(self, *, multiple: bool) -> _Reply:
@@ -447,6 +458,45 @@ class ImageHandler(BaseHTTPRequestHandler):
         self.server.store.delete(image_id)
         return _Reply(204)
 
+    def _upload(self, image_id: str, data: bytes) -> _Reply:
+        """Image data (kept as its size and checksums only): queued becomes active."""
+        image = self.server.store.get(image_id)
+        if image is None:
+            return self._not_found(image_id)
+        if image.get("status") != "queued":
+            return self._error(
+                409, "conflict", f"Image status {image.get('status')} is not queued."
+            )
+        unset = [k for k in ("disk_format", "container_format") if image.get(k) is None]
+        if unset:
+            message = f"Properties {', '.join(unset)} must be set prior to saving data."
+            return self._error(400, "bad_request", message)
+        image.update(
+            status="active",
+            size=len(data),
+            virtual_size=len(data),
+            checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            os_hash_algo="sha512",
+            os_hash_value=hashlib.sha512(data).hexdigest(),
+            updated_at=_now(),
+        )
+        self.server.store.put(image)
+        return _Reply(204)
+
+    def _act(self, image_id: str, action: str) -> _Reply:
+        """deactivate (active to deactivated) and reactivate (back)."""
+        image = self.server.store.get(image_id)
+        if image is None:
+            return self._not_found(image_id)
+        before, after = _ACTIONS[action]
+        if image.get("status") != before:
+            return self._error(
+                400, "bad_request", f"Not allowed to {action} a {image.get('status')} image."
+            )
+        image.update(status=after, updated_at=_now())
+        self.server.store.put(image)
+        return _Reply(204)
+
     def _patch(self, image_id: str, body: bytes) -> _Reply:
         """The part this example exists for."""
 
@@ -471,6 +521,9 @@ class ImageHandler(BaseHTTPRequestHandler):
             return self._not_found(image_id)
         return self._json(200, image)
 
+
+#: The image actions: status before, status after.
+_ACTIONS = {"deactivate": ("active", "deactivated"), "reactivate": ("deactivated", "active")}
 
 # --------------------------------------------------------------------------- main
 

@@ -45,6 +45,8 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
+from . import DEFAULT_LIMITS, Limits
+from ._sweep import FILLER, longest, value_cases
 from .errors import MEDIA_TYPES
 from .operations import Add, Operation, Pointer, Remove, Replace
 from .rules import IMS, Kind, Rules, json_equal
@@ -69,9 +71,9 @@ _NAME_CHARS = st.sampled_from("abcXYZ019-._ \u4e2d\u6587")
 _CUSTOM = st.text(st.sampled_from("abcdefghxyz_0123456789:"), min_size=1, max_size=12)
 _TAGS = ("a", "b", "c", "prod")
 _EMOJI = "\U0001f600"  # a 4-byte UTF-8 character
-#: Names :func:`labelled_errors` pads an image with to fill the property quota;
+#: Names an image is padded with to reach the property quota;
 #: :func:`images` and :func:`operations` never draw them (no ``q``, ``u``, ``o``).
-_FILLER = "quota_fill_{:04d}"
+_FILLER = FILLER
 
 
 class Labelled(NamedTuple):
@@ -170,15 +172,27 @@ def images(draw: st.DrawFn, *, rules: Rules = IMS, max_properties: int = 5) -> d
 def names(*, rules: Rules = IMS, image: Mapping[str, Any] | None = None) -> st.SearchStrategy[str]:
     """Names worth patching: writable ones, protected ones, custom ones, existing ones."""
     pool = [*rules.core, *rules.fields, "__description", "max_ram", "__os_bit", "stores"]
-    strategies = [st.sampled_from(sorted(set(pool))), _CUSTOM]
+    strategies = [st.sampled_from(sorted(set(pool))), _CUSTOM, _long_names(rules)]
     if image:
         strategies.append(st.sampled_from(sorted(image)))
     return st.one_of(strategies)
 
 
+@functools.lru_cache(maxsize=16)
+def _long_names(rules: Rules) -> st.SearchStrategy[str]:
+    """Custom property names at the longest the rules allow (255 if they set no limit)."""
+    most = 255 if rules.max_name_length is None else rules.max_name_length
+    return st.sampled_from("nxz").map(lambda c: c * most)
+
+
 @functools.lru_cache(maxsize=4096)
 def _value_for(rules: Rules, name: str) -> st.SearchStrategy[Any]:
-    """Values that pass *name*'s value rule (drawn, then filtered by the rule itself)."""
+    """Values that pass *name*'s value rule (drawn, then filtered by the rule itself).
+
+    The edges are drawn too: strings at the rule's maximum length, the
+    integer bounds, and (for a set-valued attribute) as many items as the
+    quota allows.
+    """
     rule = rules.info(name).field
     candidates: st.SearchStrategy[Any]
     if rule.enum is not None:
@@ -186,12 +200,21 @@ def _value_for(rules: Rules, name: str) -> st.SearchStrategy[Any]:
     elif "boolean" in rule.types:
         candidates = st.booleans()
     elif "integer" in rule.types:
-        candidates = st.integers(0, 2**31 - 1)
+        candidates = st.integers(0, 2**31 - 1) | st.sampled_from((0, 2**31 - 1))
     elif "array" in rule.types:
-        most = 4 if rules.tag_quota < 0 or name not in rules.set_valued else min(4, rules.tag_quota)
+        quota = rules.tag_quota if name in rules.set_valued else -1
+        most = 4 if quota < 0 else min(4, quota)
         candidates = st.lists(st.sampled_from(_TAGS), max_size=most)
+        item = longest(rule.items) if rule.items is not None else None
+        if item is not None:
+            candidates |= st.just([item])
+        if quota > 4:
+            candidates |= st.just([f"t{i}" for i in range(quota)])
     else:
         candidates = st.text(_NAME_CHARS, min_size=1, max_size=30).map(str.strip) | st.just("")
+        at_max = longest(rule)
+        if at_max is not None:
+            candidates |= st.just(at_max)
     return candidates.filter(lambda v: rule.check(v) is None)
 
 
@@ -305,7 +328,9 @@ def _applicable(
             )
 
         def new_extra() -> Operation:
-            pool = _CUSTOM | st.sampled_from(writable_extras) if writable_extras else _CUSTOM
+            pool = _CUSTOM | _long_names(rules)
+            if writable_extras:
+                pool |= st.sampled_from(writable_extras)
             name = draw(pool.filter(fresh))
             value = draw(_value_for(rules, name))
             return Add(Pointer.of(name), value, if_absent=dialect == "v2.0")
@@ -413,6 +438,70 @@ def _dump(items: Iterable[Any]) -> bytes:
     return json.dumps(list(items)).encode()
 
 
+#: Ways to write a path that the parser reads as the same one token (SPEC 5).
+_SAME_PATH: tuple[Callable[[str], str], ...] = (
+    lambda rest: "/ " + rest,
+    lambda rest: "/" + rest + " ",
+    lambda rest: "/\t" + rest,
+    lambda rest: "/\u00a0" + rest + "\u3000",
+    lambda rest: "//" + rest if rest else "/ ",
+)
+_EXTRA_MEMBERS: dict[str, tuple[dict[str, Any], ...]] = {
+    "v2.0": ({"op": "add"}, {"path": "/x"}, {"from": "/x", "note": 1}),
+    "v2.1": ({"from": "/x"}, {"add": "/x"}, {"note": [1, {"a": None}]}),
+}
+
+
+def _respelled(draw: st.DrawFn, op: Operation, dialect: str, spellings: bool) -> dict[str, Any]:
+    """*op* as a request may spell it: with *spellings*, now and then with its path
+    written another way that means the same, with members the parser ignores, or a
+    ``value`` on a remove."""
+    item = _spell(op, dialect)
+    if not spellings:
+        return item
+    how = draw(st.integers(0, 7))
+    if how == 1 and len(op.path.parts) == 1:
+        rest = op.path.text[1:]
+        item[op.op if dialect == "v2.0" else "path"] = draw(st.sampled_from(_SAME_PATH))(rest)
+    elif how == 2:
+        item.update(draw(st.sampled_from(_EXTRA_MEMBERS[dialect])))
+    elif how == 3 and isinstance(op, Remove):
+        item["value"] = draw(st.sampled_from(("x", None, 0, [1], {"k": "v"})))
+    return item
+
+
+def _spelled_body(
+    draw: st.DrawFn, ops: Iterable[Operation], dialect: str, spellings: bool
+) -> bytes:
+    """A body of *ops*; with *spellings* respelled (:func:`_respelled`) and formatted in
+    one of a few ways."""
+    items = [_respelled(draw, op, dialect, spellings) for op in ops]
+    if not spellings:
+        return _dump(items)
+    style = draw(st.integers(0, 3))
+    if style == 1:
+        return json.dumps(items, separators=(",", ":"), ensure_ascii=False).encode()
+    if style == 2:
+        return json.dumps(items, indent=1).encode()
+    return json.dumps(items).encode()
+
+
+#: Media types the parser takes for one of the two (SPEC 2): parameters, case, space.
+_SAME_MEDIA_TYPE: tuple[Callable[[str], str], ...] = (
+    lambda m: m + "; charset=utf-8",
+    str.upper,
+    lambda m: m.replace("openstack", "OpenStack"),
+    lambda m: m + " ;q=1",
+)
+
+
+def _media_type_of(draw: st.DrawFn, media_type: str, spellings: bool) -> str:
+    """*media_type*; with *spellings*, now and then spelled another way that means the same."""
+    if not spellings or draw(st.integers(0, 5)):
+        return media_type
+    return draw(st.sampled_from(_SAME_MEDIA_TYPE))(media_type)
+
+
 @st.composite
 def patch_bodies(
     draw: st.DrawFn,
@@ -424,6 +513,7 @@ def patch_bodies(
     max_size: int = 8,
     applicable: bool = False,
     admin: bool = False,
+    spellings: bool = False,
 ) -> bytes:
     """A body of parse-valid operations, in the dialect of *media_type*.
 
@@ -431,7 +521,10 @@ def patch_bodies(
     *image*: each operation is drawn against the state the earlier ones leave.
     Otherwise, given *image*, operations that apply cleanly come first (up to
     half of *max_size*), then any parse-valid ones: whether the request
-    succeeds, and how it fails, is decided by the first of those.
+    succeeds, and how it fails, is decided by the first of those.  With
+    ``spellings=True`` an operation is now and then written another way that
+    means the same (a path as ``/ name`` or ``//name``, members the parser
+    ignores, a ``value`` on a remove) and the JSON formatted differently.
     """
     dialect = MEDIA_TYPES[media_type or draw(media_types())]
     if applicable:
@@ -455,7 +548,7 @@ def patch_bodies(
                 max_size=max_size,
             )
         )
-    return _dump(_spell(op, dialect) for op in ops)
+    return _spelled_body(draw, ops, dialect, spellings)
 
 
 @st.composite
@@ -467,13 +560,20 @@ def requests(
     applicable: bool = False,
     min_size: int = 0,
     max_size: int = 8,
+    spellings: bool = False,
 ) -> tuple[str, bytes, dict[str, Any]]:
     """A whole request ``(media_type, body, image)``.
 
     Parse-valid, and apply may refuse it; with ``applicable=True`` it succeeds
-    under *rules* and *admin*.
+    under *rules* and *admin*.  Now and then the image is padded to one
+    property below the quota, so that a new property reaches it exactly.
+    With ``spellings=True``, bodies as :func:`patch_bodies` says and media
+    types now and then spelled another way that means the same (parameters,
+    case).
     """
     image = draw(images(rules=rules))
+    if rules.property_quota > 0 and draw(st.integers(0, 7)) == 0:
+        _pad(rules, image, rules.property_quota - 1)
     media_type = draw(media_types())
     body = draw(
         patch_bodies(
@@ -484,9 +584,10 @@ def requests(
             max_size=max_size,
             applicable=applicable,
             admin=admin,
+            spellings=spellings,
         )
     )
-    return media_type, body, image
+    return _media_type_of(draw, media_type, spellings), body, image
 
 
 # --- invalid requests, labelled ------------------------------------------------------------
@@ -524,7 +625,11 @@ _BAD_POINTERS = (
     ("", "pointer_no_slash"),
     ("/a//b", "pointer_adjacent_slash"),
     ("/a/ /b", "pointer_adjacent_slash"),
+    ("///x", "pointer_adjacent_slash"),
     ("/trailing/", "pointer_trailing_slash"),
+    ("/x/", "pointer_trailing_slash"),
+    ("/ / ", "pointer_no_token"),
+    ("/\t/\t", "pointer_no_token"),
     ("/bad~2", "pointer_bad_escape"),
     ("/bad~", "pointer_bad_escape"),
     ("/a/b", "invalid_path"),
@@ -571,16 +676,27 @@ _BAD_VALUES: tuple[tuple[str, Any], ...] = (
 )
 
 #: The kinds of defect :func:`labelled_errors` draws from, by phase.
-GROUPS = ("parse", "apply", "finish", "body", "media_type")
+GROUPS = ("parse", "apply", "finish", "body", "media_type", "limits")
 _PARSE_DEFECTS = (
     "not_object", "no_op", "bad_op", "no_path", "path_type", "pointer", "no_value",
     "value", "long_name", "read_only", "reserved",
 )  # fmt: skip
 _APPLY_DEFECTS = (
     "missing", "exists", "protected", "not_removable", "owner", "format", "locations",
-    "phantom", "negative", "tag_quota",
+    "locations_empty", "phantom", "negative", "tag_quota",
 )  # fmt: skip
 _FINISH_DEFECTS = ("property_quota", "out_of_range", "four_byte")
+
+
+def _pad(rules: Rules, image: dict[str, Any], count: int) -> None:
+    """Add filler properties to *image* until *count* of its names are counted."""
+    missing, i = count - _counted(rules, image), 0
+    while missing > 0:
+        name = _FILLER.format(i)
+        if name not in image:
+            image[name] = "f"
+            missing -= 1
+        i += 1
 
 
 def _fresh_name(rules: Rules, *avoid: Mapping[str, Any]) -> st.SearchStrategy[str]:
@@ -595,8 +711,65 @@ def _fresh_name(rules: Rules, *avoid: Mapping[str, Any]) -> st.SearchStrategy[st
     )
 
 
+def _rotated(items: tuple[str, ...], first: str) -> tuple[str, ...]:
+    """*items* from *first* on, wrapping around: a choice, then its fallbacks."""
+    start = items.index(first)
+    return items[start:] + items[:start]
+
+
+@functools.lru_cache(maxsize=64)
+def _recipes(rules: Rules, groups: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """``(group, defect, code)`` for every defect of *groups*, one per code where a
+    defect has several (pointers, values, bodies, limits); code ``""``: any."""
+    recipes: list[tuple[str, str, str]] = []
+    for group in groups:
+        if group == "media_type":
+            recipes.append((group, group, "unsupported_media_type"))
+        elif group == "body":
+            recipes += [(group, group, code) for code in sorted({c for _, c in _BAD_BODIES})]
+        elif group == "limits":
+            recipes += [(group, group, code) for code in _LIMIT_CODES]
+        elif group == "parse":
+            for defect in _PARSE_DEFECTS:
+                if defect == "pointer":
+                    codes = sorted({c for _, c in _BAD_POINTERS})
+                elif defect == "value":
+                    codes = sorted(_refused_values(rules, "custom"))
+                else:
+                    codes = [""]
+                recipes += [(group, defect, code) for code in codes]
+        else:
+            defects = _APPLY_DEFECTS if group == "apply" else _FINISH_DEFECTS
+            recipes += [(group, defect, "") for defect in defects]
+    return tuple(recipes)
+
+
+def _refused_values(rules: Rules, custom: str) -> dict[str, list[tuple[str, Any]]]:
+    """``{code: [(name, value), ...]}``: values the rules refuse at parse time, by code.
+
+    From the rule of every settable attribute (wrong types, lengths one over,
+    non-members, the pattern probes of :mod:`imspatch._sweep`), of the custom
+    property *custom*, and a few more by hand.
+    """
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for name, value in [*_field_values(rules), *_BAD_VALUES]:
+        real = custom if name == "custom" else name
+        problem = rules.info(real).field.check(value)
+        if _settable(rules, real) and problem is not None:
+            found.setdefault(problem[0], []).append((real, value))
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _field_values(rules: Rules) -> tuple[tuple[str, Any], ...]:
+    names = [n for n in (*rules.core, *rules.fields) if _settable(rules, n)]
+    pairs = [(n, v) for n in sorted(set(names)) for _, v in value_cases(rules.info(n).field)]
+    pairs += [("custom", v) for _, v in value_cases(rules.extra_field)]
+    return tuple(pairs)
+
+
 def _parse_defect(
-    draw: st.DrawFn, defect: str, rules: Rules, dialect: str
+    draw: st.DrawFn, defect: str, rules: Rules, dialect: str, hint: str = ""
 ) -> tuple[Any, str] | None:
     """One raw operation refused at parse time, and its code (None: not here)."""
     v20 = dialect == "v2.0"
@@ -632,23 +805,22 @@ def _parse_defect(
             "path_not_string"
         )
     if defect == "pointer":
-        text, code = draw(st.sampled_from((*_BAD_POINTERS, ("/locations", "invalid_path"))))
+        pointers = (*_BAD_POINTERS, ("/locations", "invalid_path"))
+        codes = sorted({c for _, c in pointers})
+        code = hint if hint in codes else draw(st.sampled_from(codes))
+        text = draw(st.sampled_from([p for p, c in pointers if c == code]))
         verbs = ("add",) if text == "/locations" else ("add", "replace")
         return op(draw(st.sampled_from(verbs)), text, "v"), code
     if defect == "no_value":
         name = draw(st.sampled_from(("name", "x", "status", "tags")))
         return op(draw(st.sampled_from(("add", "replace"))), "/" + name), "missing_value"
     if defect == "value":
-        refused = []
         custom = draw(_fresh_name(rules))
-        for name, value in _BAD_VALUES:
-            real = custom if name == "custom" else name
-            problem = rules.info(real).field.check(value)
-            if _settable(rules, real) and problem is not None:
-                refused.append((real, value, problem[0]))
-        if not refused:
+        by_code = _refused_values(rules, custom)
+        if not by_code:
             return None
-        name, value, code = draw(st.sampled_from(refused))
+        code = hint if hint in by_code else draw(st.sampled_from(sorted(by_code)))
+        name, value = draw(st.sampled_from(by_code[code]))
         return op(draw(st.sampled_from(("add", "replace"))), Pointer.of(name).text, value), code
     if defect == "long_name":
         if rules.max_name_length is None:
@@ -806,15 +978,18 @@ class _Defects:
     def locations(self) -> _Outcome | None:
         if "locations" not in self.rules.hidden:
             return None
-        form = self.draw(st.sampled_from(("add", "remove", "replace", "replace_empty")))
+        form = self.draw(st.sampled_from(("add", "remove", "replace")))
         where = Pointer.of("locations", self.draw(st.sampled_from(("-", "0", "1"))))
         location = {"url": "http://example.com/image.raw", "metadata": {}}
         if form == "add":
             return Add(where, location, if_absent=self.v20), 403, "locations_hidden"
         if form == "remove":
             return Remove(where), 403, "locations_hidden"
-        if form == "replace":
-            return Replace(Pointer.of("locations"), [location]), 403, "locations_hidden"
+        return Replace(Pointer.of("locations"), [location]), 403, "locations_hidden"
+
+    def locations_empty(self) -> _Outcome | None:
+        if "locations" not in self.rules.hidden:
+            return None
         return Replace(Pointer.of("locations"), []), 403, "locations_empty"
 
     def phantom(self) -> _Outcome | None:
@@ -862,8 +1037,8 @@ class _Defects:
         if rules.property_quota < 0:
             return None
         name = self.draw(_fresh_name(rules, self.state, self.image))
-        for i in range(max(0, rules.property_quota - _counted(rules, self.state))):
-            self.image[_FILLER.format(i)] = "f"  # pad the input image up to the quota
+        room = rules.property_quota - _counted(rules, self.state)
+        _pad(rules, self.image, _counted(rules, self.image) + room)  # the state is then full
         return Add(Pointer.of(name), "v", if_absent=self.v20), 413, "too_many_properties"
 
     def out_of_range(self) -> _Outcome | None:
@@ -915,6 +1090,8 @@ def labelled_errors(
     rules: Rules = IMS,
     admin: bool = False,
     groups: Iterable[str] = GROUPS,
+    limits: Limits = DEFAULT_LIMITS,
+    spellings: bool = False,
 ) -> Labelled:
     """An invalid request, and the status and error code it must get under *rules*.
 
@@ -933,23 +1110,31 @@ def labelled_errors(
       format of an image that is not queued; locations; phantom attributes;
     - 409: a missing custom property; v2.0 ``add`` of an existing name;
     - 413: a tag list over the rule set's tag quota; a new property over the
-      property quota (the image is padded to the quota first).
+      property quota (the image is padded to the quota first); a body over
+      one of *limits* (size, operations, string length, path length,
+      members of an object), by one.
 
     Defects a rule set makes impossible (e.g. a negative ``min_ram`` under
     IMS, where ``min_ram`` is protected) are replaced by another of the same
-    phase (an operation that is not an object, a missing property).
-    *groups* restricts the defects to some of :data:`GROUPS`: ``"media_type"``
-    (415), ``"body"`` (400 before any operation is read), ``"parse"`` (400 and
-    403 at parse time), ``"apply"`` (400, 403, 409, 413 in the apply phase),
-    ``"finish"`` (400 and 413 from the whole-request checks).
+    phase.  *groups* restricts the defects to some of :data:`GROUPS`:
+    ``"media_type"`` (415), ``"body"`` (400 before any operation is read),
+    ``"parse"`` (400 and 403 at parse time), ``"apply"`` (400, 403, 409, 413
+    in the apply phase), ``"finish"`` (400 and 413 from the whole-request
+    checks), ``"limits"`` (413; the bodies are as small as each limit allows,
+    16 MiB for the default body size).
     """
-    image = draw(images(rules=rules))
-    media_type = draw(media_types())
-    dialect = MEDIA_TYPES[media_type]
     chosen = tuple(groups)
     if not chosen or not set(chosen) <= set(GROUPS):
         raise ValueError(f"groups must be some of {GROUPS}, not {chosen!r}")
-    group = draw(st.sampled_from(chosen))
+    # One choice first, among every defect and code: hypothesis draws its first
+    # choice most evenly, and each code should be about as likely as the others.
+    group, defect, hint = draw(st.sampled_from(_recipes(rules, chosen)))
+    kinds = {"parse": _PARSE_DEFECTS, "apply": _APPLY_DEFECTS, "finish": _FINISH_DEFECTS}
+    order = _rotated(kinds.get(group, (defect,)), defect)
+    image = draw(images(rules=rules))
+    # v2.0 names the path in the operation's key: a missing path is a v2.1 defect
+    media_type = V21 if defect == "no_path" else draw(media_types())
+    dialect = MEDIA_TYPES[media_type]
     if group == "media_type":
         bad = draw(st.sampled_from(_BAD_MEDIA_TYPES))
         body = draw(st.sampled_from((b"[]", b"", b"[", *(b for b, _ in _BAD_BODIES[:3]))))
@@ -957,36 +1142,75 @@ def labelled_errors(
             body = draw(patch_bodies(media_type=media_type, rules=rules, image=image, max_size=2))
         return Labelled(bad, body, image, 415, "unsupported_media_type")
     if group == "body":
-        body, code = draw(st.sampled_from(_BAD_BODIES))
-        return Labelled(media_type, body, image, 400, code)
+        body = draw(st.sampled_from([bad for bad, code in _BAD_BODIES if code == hint]))
+        return Labelled(media_type, body, image, 400, hint)
 
     def parse_valid(size: int) -> list[Operation]:
         return draw(st.lists(operations(rules=rules, image=image, dialect=dialect), max_size=size))
 
+    if group == "limits":
+        return _over_a_limit(limits, media_type, image, hint)
     if group == "parse":
-        defect = draw(st.sampled_from(_PARSE_DEFECTS))
-        found = _parse_defect(draw, defect, rules, dialect)
-        if found is None:  # not possible here: an operation that is not an object is
-            found = _parse_defect(draw, "not_object", rules, dialect)
-            assert found is not None
+        found = None
+        for defect in order:  # the first one possible here
+            found = _parse_defect(draw, defect, rules, dialect, hint)
+            if found is not None:
+                break
+        assert found is not None  # an operation that is not an object always is
         before, after = parse_valid(3), parse_valid(2)
         item, code = found
         status = 403 if code in ("read_only", "reserved") else 400
-        items = [*(_spell(op, dialect) for op in before), item]
-        items += [_spell(op, dialect) for op in after]
-        return Labelled(media_type, _dump(items), image, status, code)
-    defect = draw(st.sampled_from(_APPLY_DEFECTS if group == "apply" else _FINISH_DEFECTS))
+        items = [*(_respelled(draw, op, dialect, spellings) for op in before), item]
+        items += [_respelled(draw, op, dialect, spellings) for op in after]
+        body = _dump(items)
+        return Labelled(_media_type_of(draw, media_type, spellings), body, image, status, code)
     ops, state = _applicable_ops(draw, rules, image, dialect, admin, 3)
     defects = _Defects(draw, rules, state, image, dialect, admin)
-    outcome = defects.make(defect)
+    outcome = None
+    for defect in order:
+        outcome = defects.make(defect)  # the first one the rules make possible
+        if outcome is not None:
+            break
     suffix: list[Operation] = []
     if outcome is None:
         outcome = defects.missing()
     elif group == "apply":
         suffix = parse_valid(2)
     last, status, code = outcome
-    body = _dump(_spell(op, dialect) for op in [*ops, last, *suffix])
-    return Labelled(media_type, body, image, status, code)
+    body = _spelled_body(draw, [*ops, last, *suffix], dialect, spellings)
+    return Labelled(_media_type_of(draw, media_type, spellings), body, image, status, code)
+
+
+def _over_a_limit(limits: Limits, media_type: str, image: dict[str, Any], code: str) -> Labelled:
+    """A body one over one of *limits*, as small as that allows, in *media_type*'s dialect."""
+    v20 = MEDIA_TYPES[media_type] == "v2.0"
+
+    def op(verb: str, path: str, **members: Any) -> dict[str, Any]:
+        return {verb: path, **members} if v20 else {"op": verb, "path": path, **members}
+
+    if code == "body_too_large":
+        body = b"[" + b" " * (limits.max_body_bytes - 1) + b"]"
+    elif code == "too_many_operations":
+        body = b"[" + b",".join([b"0"] * (limits.max_operations + 1)) + b"]"
+    elif code == "string_too_long":
+        text = "s" * (limits.max_string_length + 1)
+        item = {text: 0, **op("remove", "/x")}  # the name of an ignored member
+        body = _dump([item])
+    elif code == "pointer_too_long":
+        body = _dump([op("add", "/" + "p" * limits.max_pointer_length, value="v")])
+    else:  # too_many_members
+        item = op("remove", "/x")
+        item.update((f"m{i}", 0) for i in range(limits.max_members + 1 - len(item)))
+        body = _dump([item])
+    if len(body) > limits.max_body_bytes:  # tight limits: the size is checked first
+        code = "body_too_large"
+    return Labelled(media_type, body, image, 413, code)
+
+
+_LIMIT_CODES = (
+    "body_too_large", "too_many_operations", "string_too_long", "pointer_too_long",
+    "too_many_members",
+)  # fmt: skip
 
 
 @st.composite
