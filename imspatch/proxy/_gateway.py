@@ -14,6 +14,7 @@ failed``, ...) and an image PATCH its body under :data:`PATCH_BODY`.
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import logging
@@ -225,7 +226,10 @@ class _Gateway:
         if error is not None:
             return self.refuse(request, error), f"refused {error.code}"
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        return await self.relay(request, "PATCH", headers, body), "forwarded"
+        # aiohttp writes a bytes body in one piece (over 1 MiB it warns that this blocks
+        # the event loop); a BytesIO it writes in chunks
+        data = body if len(body) <= _CHUNK else io.BytesIO(body)
+        return await self.relay(request, "PATCH", headers, data), "forwarded"
 
     async def judge(
         self, verdict: Callable[..., PatchError | None], body: bytes, *args: Any
