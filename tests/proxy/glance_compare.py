@@ -76,6 +76,10 @@ class Report:
     refused: int = 0
     #: refusals the upstream answered otherwise (an intentional difference), by code
     upstream_otherwise: Counter[str] = field(default_factory=Counter)
+    #: forwarded (the engine accepts) and refused by glance-api, behind the proxy as
+    #: alone (an intentional difference, e.g. a media type in capitals): its answer
+    #: relayed; status -> [count, one example]
+    upstream_refused: dict[int, list[Any]] = field(default_factory=dict)
     compared: int = 0
     equal: Counter[str] = field(default_factory=Counter)
     all_equal: int = 0
@@ -98,6 +102,15 @@ class Report:
             "refused by the proxy, answered otherwise by glance-api alone (intentional "
             "differences): "
             + (", ".join(f"{k} x{n}" for k, n in self.upstream_otherwise.most_common()) or "none"),
+            "forwarded by the proxy, refused by glance-api alone and behind it alike "
+            "(intentional differences): "
+            + (
+                ", ".join(
+                    f"{status} x{n} (e.g. {example})"
+                    for status, (n, example) in sorted(self.upstream_refused.items())
+                )
+                or "none"
+            ),
             f"fidelity over {self.compared} refusals both gave: "
             + ", ".join(f"{name} {self.share(name):.1%}" for name in FIELDS)
             + f"; all five {self.all_equal / self.compared if self.compared else 1:.1%}",
@@ -268,6 +281,9 @@ class Comparison:
             # own unprotecting PATCH, so only the first one is the request's)
             if wire[:1] != [body]:
                 report.forwarded_altered.append(shown)
+            if not via_ok and via.status == direct.status != 200:
+                entry = report.upstream_refused.setdefault(via.status, [0, shown])
+                entry[0] += 1
             return
         report.refused += 1
         if wire:
@@ -297,13 +313,31 @@ class Comparison:
             if upstream == proxy:
                 report.equal[name] += 1
             else:
-                kind = f"{name} differs ({error.code})" if name == "message" else (
+                kind = _message_kind(error.code, upstream, proxy) if name == "message" else (
                     f"{name}: glance-api {upstream!r}, proxy {proxy!r}"
                 )  # fmt: skip
                 report.note(
                     kind, f"{shown}\n      glance-api: {upstream!r}\n      proxy:      {proxy!r}"
                 )
         report.all_equal += all(a == b for a, b in checks.values())
+
+
+#: Kinds of text difference that are the engine's on purpose (README, "Intentional
+#: differences"): a reason where Glance reads the body otherwise, and the nesting limit.
+SAYS_WHY = frozenset({"duplicate_member", "invalid_number", "lone_surrogate", "too_deep"})
+
+
+def _message_kind(code: str, upstream: str, proxy: str) -> str:
+    """How the proxy's text differs from glance-api's, naming the intentional kinds."""
+    if code == "invalid_value" and upstream.partition("\n\nFailed validating ")[0] == proxy:
+        return "intentional: the first line of jsonschema's report"
+    if ("\\" in proxy or "..." in proxy) and (
+        not upstream.isprintable() or len(upstream) > len(proxy)
+    ):
+        return f"intentional: an escaped excerpt of the input ({code})"
+    if code in SAYS_WHY:
+        return f"intentional: says why ({code})"
+    return f"message differs ({code})"
 
 
 def _engine(
