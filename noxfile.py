@@ -91,13 +91,13 @@ def package(session: nox.Session) -> None:
 def upgrade_pins(session: nox.Session) -> None:
     """Re-resolve the pinned tools to their newest releases and rewrite pyproject.toml.
 
-    test and dev must install on the oldest supported Python, docs on the docs session's.
+    test, dev and proxy must install on the oldest supported Python, docs on the docs session's.
     Run it on purpose, then ``nox`` (or ``bash .ci/run``), and commit the result.
     """
     oldest = PYTHONS[0]
     session.run(
         "python3", "scripts/upgrade_pins.py", f"test={oldest}", f"dev={oldest}",
-        f"docs={DOCS_PYTHON}", *session.posargs,
+        f"docs={DOCS_PYTHON}", f"proxy={oldest}", *session.posargs,
     )  # fmt: skip
 
 

@@ -41,7 +41,9 @@ doctest_global_setup = f"import os; os.chdir({str(ROOT)!r}); from imspatch impor
 
 # Nitpicky (-n): every reference must resolve, except into libraries whose inventories the
 # build cannot fetch (no intersphinx: CI reaches no documentation site).
-nitpick_ignore_regex = [("py:class", r"(collections|enum|typing|types|hypothesis)(\..+)?")]
+nitpick_ignore_regex = [
+    ("py:class", r"(collections|enum|typing|types|hypothesis|aiohttp|asyncio)(\..+)?")
+]
 nitpick_ignore = [
     # an instance attribute set in HTTPSystem.__init__ with no ``#:`` comment to document it
     ("py:attr", "leaked"),
@@ -53,7 +55,7 @@ html_title = f"imspatch {release}"
 #: every public module: each name of its __all__ must be documented somewhere
 PUBLIC_MODULES = (
     "imspatch", "imspatch.errors", "imspatch.rules", "imspatch.operations",
-    "imspatch.strategies", "imspatch.conformance", "imspatch.offline",
+    "imspatch.strategies", "imspatch.conformance", "imspatch.offline", "imspatch.proxy",
 )  # fmt: skip
 
 

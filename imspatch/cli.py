@@ -138,6 +138,11 @@ _COMMANDS = {
         "GET/PATCH/DELETE /v2/images/{id}; report the smallest request it answers "
         "differently from imspatch. 'imspatch conform --help' lists the options.",
     ),
+    "proxy": (
+        "serve a validating gateway in front of an image service (needs aiohttp)",
+        "Relay requests to the image service at --upstream; refuse the PATCH requests "
+        "the engine refuses. 'imspatch proxy --help' lists the options.",
+    ),
     "diff": (
         "print the smallest patch that turns image OLD into NEW",
         "Print the smallest patch that turns image OLD into NEW using only changes the rule "
@@ -294,6 +299,7 @@ def _conform_arguments(p: argparse.ArgumentParser) -> None:  # pragma: no cover 
 
 _ARGUMENTS = {
     "conform": _conform_arguments,
+    "proxy": _conform_arguments,
     "check": _check_arguments,
     "apply": _apply_arguments,
     "convert": _convert_arguments,
@@ -340,6 +346,8 @@ def run(
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["conform"]:  # its own parser, in imspatch.conformance
         return _conform(arguments[1:], out, err)
+    if arguments[:1] == ["proxy"]:  # its own parser, in imspatch.proxy
+        return _proxy(arguments[1:], err)
     parser, commands = _build_parser(out, err, arguments)
     try:
         args, unknown = parser.parse_known_args(arguments)
@@ -369,6 +377,15 @@ def _conform(argv: list[str], out: IO[str], err: IO[str]) -> int:
         return 2
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         return conformance.main(argv)
+
+
+def _proxy(argv: list[str], err: IO[str]) -> int:
+    try:
+        from imspatch import proxy  # noqa: PLC0415 - needs the optional aiohttp and WebOb
+    except ImportError:
+        err.write("imspatch proxy needs aiohttp and WebOb: pip install 'imspatch[proxy]'\n")
+        return 2
+    return proxy.main(argv)
 
 
 def main() -> int:

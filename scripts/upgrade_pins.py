@@ -4,7 +4,8 @@
     python3 scripts/upgrade_pins.py --check test=3.10               # report, change nothing
 
 Each argument names one of pyproject's extras whose every requirement is ``name==version``
-and the Python its pins must install on. pip resolves the extra's names together, without
+(or another of the project's own extras, ``imspatch[proxy]``, upgraded as that extra) and
+the Python its pins must install on. pip resolves the extra's names together, without
 pins, for that Python (a dry run: nothing is installed), and each pin becomes the version
 pip chose. Only these lines change; run the tests afterwards and commit.
 """
@@ -21,6 +22,8 @@ from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 PIN = re.compile(r'"([A-Za-z0-9][A-Za-z0-9._-]*)==([^"]+)"')
+#: one of the project's own extras (``"imspatch[proxy]"``), pinned where it is defined
+OWN_EXTRA = re.compile(r'"imspatch\[[a-z0-9_,-]+\]"')
 
 
 def extra_block(text: str, extra: str) -> re.Match[str]:
@@ -60,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         extra, _, python = spec.partition("=")
         block = extra_block(text, extra)
         lines = [line.strip().rstrip(",") for line in block.group(1).splitlines()]
-        pins = [PIN.fullmatch(line) for line in lines if line and not line.startswith("#")]
+        pins = [
+            PIN.fullmatch(line)
+            for line in lines
+            if line and not line.startswith("#") and not OWN_EXTRA.fullmatch(line)
+        ]
         if not all(pins):
             raise SystemExit(f'extra {extra!r}: every requirement must read "name==version"')
         names = [m.group(1) for m in pins if m]

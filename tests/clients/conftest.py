@@ -4,10 +4,17 @@ Every test gets a fresh server on 127.0.0.1 (a free port) with an in-memory SQLi
 store holding one image, and reads back both what the server stored and the exact
 PATCH bodies it received.  Nothing here imports a client: each test module skips
 itself with ``pytest.importorskip`` when its client is not installed.
+
+Each test runs twice: ``direct``, and ``proxy``, with ``imspatch proxy`` (IMS rules)
+between the client and the server.  Through the proxy, the PATCH bodies and statuses
+a test reads are the ones the proxy received and answered, and at the end the server
+must have received exactly the PATCHes the proxy forwarded, byte for byte, and
+accepted every one of them (the proxy refused everything the server would refuse).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -60,9 +67,10 @@ class Harness:
         """The IMS sample image, with its non-string ``deleted`` and nulls."""
         return copy.deepcopy(IMS_SAMPLE)
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, proxy: Any = None) -> None:
         self.server = server
-        self.url: str = server.url
+        self.proxy = proxy
+        self.url: str = server.url if proxy is None else proxy.url
 
     def put(self, image: dict[str, Any] | None = None, /, **changes: Any) -> dict[str, Any]:
         """Store *image* (default: CLEAN_IMAGE) with *changes*; ``DELETE`` drops a key."""
@@ -74,6 +82,9 @@ class Harness:
                 doc[key] = value
         self.server.store.put(doc)
         self.server.log.clear()
+        if self.proxy is not None:
+            self.check_proxy()
+            self.proxy.clear()
         return doc
 
     def stored(self) -> dict[str, Any]:
@@ -81,35 +92,76 @@ class Harness:
         assert image is not None
         return image
 
+    def _received(self) -> list[tuple[bytes, int, dict[str, str]]]:
+        """Body, status and headers of each PATCH the client sent (since put())."""
+        if self.proxy is None:
+            return [(e.body, e.status, e.headers) for e in self.server.patches()]
+        return [(s.body, s.status, s.headers) for s in self.proxy.patches()]
+
     def patches(self) -> list[Any]:
         """The decoded bodies of the PATCH requests received since put()."""
-        return [exchange.json() for exchange in self.server.patches()]
+        return [json.loads(raw) for raw, _, _ in self._received()]
 
     def raw_patches(self) -> list[bytes]:
-        return [exchange.body for exchange in self.server.patches()]
+        return [raw for raw, _, _ in self._received()]
 
     def statuses(self) -> list[int]:
-        return [exchange.status for exchange in self.server.patches()]
+        return [status for _, status, _ in self._received()]
 
     def content_types(self) -> set[str]:
-        return {exchange.headers.get("Content-Type", "") for exchange in self.server.patches()}
+        return {headers.get("Content-Type", "") for _, _, headers in self._received()}
+
+    def check_proxy(self) -> None:
+        """The server got exactly the PATCHes the proxy forwarded, and accepted them all."""
+        forwarded = [s.body for s in self.proxy.patches() if s.verdict == "forwarded"]
+        assert [e.body for e in self.server.patches()] == forwarded
+        assert {e.status for e in self.server.patches()} <= {200}
+        assert all(
+            s.verdict in ("forwarded", "get failed") or s.verdict.startswith("refused ")
+            for s in self.proxy.patches()
+        )
 
 
-@pytest.fixture
-def ims() -> Iterator[Harness]:
-    """A fresh server with IMS rules and the CLEAN_IMAGE stored."""
+@contextlib.contextmanager
+def serving(*, through_proxy: bool) -> Iterator[Harness]:
+    """A fresh server with IMS rules and the CLEAN_IMAGE stored, maybe behind the proxy."""
     server = example_server.ImageServer(0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    harness = Harness(server)
-    harness.put()
     try:
-        yield harness
+        with contextlib.ExitStack() as stack:
+            proxy = None
+            if through_proxy:
+                pytest.importorskip("aiohttp")
+                from imspatch.proxy import Config  # noqa: PLC0415 - needs aiohttp
+
+                from ..proxy.harness import RunningProxy  # noqa: PLC0415
+
+                proxy = stack.enter_context(RunningProxy(Config(server.url)))
+            harness = Harness(server, proxy)
+            harness.put()
+            yield harness
+            if proxy is not None:
+                harness.check_proxy()
     finally:
         server.shutdown()
         server.server_close()
         server.store.close()
         thread.join(5)
+
+
+@pytest.fixture(params=["direct", "proxy"])
+def ims(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """The server, reached directly and through ``imspatch proxy``."""
+    with serving(through_proxy=request.param == "proxy") as harness:
+        yield harness
+
+
+@pytest.fixture
+def ims_direct() -> Iterator[Harness]:
+    """The server, reached directly only."""
+    with serving(through_proxy=False) as harness:
+        yield harness
 
 
 @pytest.fixture

@@ -20,6 +20,12 @@ V20 = "application/openstack-images-v2.0-json-patch"
 V21 = "application/openstack-images-v2.1-json-patch"
 
 
+@pytest.fixture
+def ims(ims_direct):
+    """The example server itself: these tests are about it, not about its clients."""
+    return ims_direct
+
+
 def call(ims, method, path, body=None, content_type=None):
     """Return (status, headers, decoded JSON body or None)."""
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
