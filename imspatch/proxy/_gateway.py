@@ -472,8 +472,18 @@ def _joined(request: web.Request, name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
+#: Reason phrases as glance-api (webob) writes them where Python's own differ: 3.13
+#: renamed 413 "Content Too Large" (RFC 9110), and aiohttp takes Python's by default.
+_REASONS = {413: "Request Entity Too Large"}
+
+
 def _answer(response: HTTPResponse) -> web.Response:
-    return web.Response(status=response.status, headers=response.headers, body=response.body)
+    return web.Response(
+        status=response.status,
+        reason=_REASONS.get(response.status),
+        headers=response.headers,
+        body=response.body,
+    )
 
 
 def _shown_path(request: web.Request) -> str:
